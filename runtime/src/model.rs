@@ -1,0 +1,137 @@
+//! The [`Model`] trait that every `network!` implements, and its
+//! [`Summary`].
+
+use crate::backend::Backend;
+use crate::layers::Layer;
+use crate::shape::Shape;
+use crate::tensor::Tensor;
+use crate::Result;
+use std::fmt;
+use std::path::Path;
+
+/// A whole network: a [`Layer`] that knows its device and can describe,
+/// save and load itself. `network!` implements it; generic code (`fit`,
+/// `evaluate`) takes any `Model`.
+pub trait Model<B: Backend>: Layer<B> + Sized {
+    /// The device holding the parameters.
+    fn device(&self) -> &B;
+
+    /// A Keras-like table of layers, output shapes and parameter counts.
+    fn summary(&self) -> Summary;
+
+    /// Save the weights as safetensors (atomically).
+    fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        crate::io::save(self, path)
+    }
+
+    /// Load weights saved by [`save`](Model::save) or by PyTorch; on error
+    /// the network is unchanged.
+    fn load(&mut self, path: impl AsRef<Path>) -> Result<()> {
+        crate::io::load(self, path)
+    }
+
+    /// The index of the largest output of each sample (the predicted class).
+    fn predict_classes(&self, x: &Tensor<B, Self::Input>) -> Result<Vec<usize>> {
+        let y = self.forward(x)?;
+        let values = y.to_vec()?;
+        let n = <Self::Output as Shape>::SIZE;
+        Ok(values
+            .chunks_exact(n)
+            .map(|row| {
+                row.iter()
+                    .enumerate()
+                    .fold((0, f32::NEG_INFINITY), |best, (i, &v)| if v > best.1 { (i, v) } else { best })
+                    .0
+            })
+            .collect())
+    }
+}
+
+/// One line of a [`Summary`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SummaryRow {
+    /// The layer's name (`fc1`, or its index for unnamed layers).
+    pub name: String,
+    /// The layer as declared (`Dense(128)`).
+    pub layer: String,
+    /// Output shape of one sample.
+    pub output: Vec<usize>,
+    /// Learnable values.
+    pub params: usize,
+}
+
+/// A network's layers with their output shapes and parameter counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub name: String,
+    pub input: Vec<usize>,
+    pub rows: Vec<SummaryRow>,
+}
+
+impl Summary {
+    /// Total learnable values.
+    pub fn total_params(&self) -> usize {
+        self.rows.iter().map(|r| r.params).sum()
+    }
+}
+
+/// `1234567` as `1,234,567`.
+fn thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn dims(d: &[usize]) -> String {
+    format!("{d:?}")
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let cells: Vec<[String; 3]> = self
+            .rows
+            .iter()
+            .map(|r| [format!("{} ({})", r.name, r.layer), dims(&r.output), thousands(r.params)])
+            .collect();
+        let head = ["Layer (type)".to_string(), "Output shape".to_string(), "Params".to_string()];
+        let w: Vec<usize> = (0..3)
+            .map(|c| cells.iter().chain([&head]).map(|r| r[c].chars().count()).max().unwrap_or(0))
+            .collect();
+        let width = w[0] + w[1] + w[2] + 4;
+        writeln!(f, "Model: {} (input {})", self.name, dims(&self.input))?;
+        writeln!(f, "{}", "-".repeat(width))?;
+        writeln!(f, "{:<a$}  {:<b$}  {:>c$}", head[0], head[1], head[2], a = w[0], b = w[1], c = w[2])?;
+        writeln!(f, "{}", "=".repeat(width))?;
+        for r in &cells {
+            writeln!(f, "{:<a$}  {:<b$}  {:>c$}", r[0], r[1], r[2], a = w[0], b = w[1], c = w[2])?;
+        }
+        writeln!(f, "{}", "=".repeat(width))?;
+        write!(f, "Total params: {}", thousands(self.total_params()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_a_table() {
+        let s = Summary {
+            name: "Mlp".into(),
+            input: vec![784],
+            rows: vec![
+                SummaryRow { name: "fc1".into(), layer: "Dense(128)".into(), output: vec![128], params: 100_480 },
+                SummaryRow { name: "1".into(), layer: "Relu".into(), output: vec![128], params: 0 },
+            ],
+        };
+        let text = s.to_string();
+        assert!(text.contains("fc1 (Dense(128))  [128]         100,480"), "{text}");
+        assert!(text.ends_with("Total params: 100,480"), "{text}");
+    }
+}

@@ -1,0 +1,117 @@
+//! Pointwise activations and their derivatives.
+
+use crate::backend::{cpu::check_len, Cpu, Device};
+use crate::{Error, Result};
+
+/// The pointwise activation functions.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Activation {
+    /// Heaviside step, `x > 0 -> 1`, else 0. Not differentiable.
+    Step,
+    Sigmoid,
+    Tanh,
+    Relu,
+    /// `x` for `x > 0`, `slope * x` otherwise.
+    LeakyRelu(f32),
+    Identity,
+}
+
+impl Activation {
+    /// The function at `x`.
+    #[inline]
+    pub fn apply(self, x: f32) -> f32 {
+        match self {
+            Activation::Step => (x > 0.0) as u8 as f32,
+            Activation::Sigmoid => sigmoid(x),
+            Activation::Tanh => x.tanh(),
+            Activation::Relu => x.max(0.0),
+            Activation::LeakyRelu(s) => {
+                if x > 0.0 {
+                    x
+                } else {
+                    s * x
+                }
+            }
+            Activation::Identity => x,
+        }
+    }
+
+    /// The derivative, from the input `x` and the output `y` (whichever is
+    /// cheaper: sigmoid and tanh use `y`).
+    #[inline]
+    pub fn derivative(self, x: f32, y: f32) -> f32 {
+        match self {
+            Activation::Step => 0.0,
+            Activation::Sigmoid => y * (1.0 - y),
+            Activation::Tanh => 1.0 - y * y,
+            Activation::Relu => (x > 0.0) as u8 as f32,
+            Activation::LeakyRelu(s) => {
+                if x > 0.0 {
+                    1.0
+                } else {
+                    s
+                }
+            }
+            Activation::Identity => 1.0,
+        }
+    }
+}
+
+/// Logistic function, written to avoid `exp` overflow for large `|x|`.
+#[inline]
+pub fn sigmoid(x: f32) -> f32 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
+}
+
+pub trait ActivationOp: Device {
+    /// `y = act(x)`.
+    fn activation_forward(&self, act: Activation, x: &Self::Buf, y: &mut Self::Buf) -> Result<()>;
+    /// `dx = act'(x) * dy`, given the forward's input `x` and output `y`.
+    fn activation_backward(
+        &self,
+        act: Activation,
+        x: &Self::Buf,
+        y: &Self::Buf,
+        dy: &Self::Buf,
+        dx: &mut Self::Buf,
+    ) -> Result<()>;
+}
+
+impl ActivationOp for Cpu {
+    fn activation_forward(&self, act: Activation, x: &Vec<f32>, y: &mut Vec<f32>) -> Result<()> {
+        check_len("activation y", x.len(), y.len())?;
+        for (y, &x) in y.iter_mut().zip(x) {
+            *y = act.apply(x);
+        }
+        Ok(())
+    }
+
+    fn activation_backward(
+        &self,
+        act: Activation,
+        x: &Vec<f32>,
+        y: &Vec<f32>,
+        dy: &Vec<f32>,
+        dx: &mut Vec<f32>,
+    ) -> Result<()> {
+        if act == Activation::Step {
+            return Err(Error::NotDifferentiable {
+                layer: "Step",
+                hint: "train with Sigmoid and use Step only for inference",
+            });
+        }
+        let n = x.len();
+        check_len("activation y", n, y.len())?;
+        check_len("activation dy", n, dy.len())?;
+        check_len("activation dx", n, dx.len())?;
+        for i in 0..n {
+            dx[i] = act.derivative(x[i], y[i]) * dy[i];
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,198 @@
+//! Loss kernels: the mean loss over a batch, its gradient with respect to
+//! the predictions, and classification hits.
+//!
+//! Kernels add into device-side accumulators instead of returning numbers,
+//! so a training loop can sum a whole epoch on the device and read it once.
+
+use super::softmax::softmax_row;
+use crate::backend::{cpu::check_len, Cpu, Device};
+use crate::{Error, Result};
+
+/// Probabilities are clamped to `[EPS, 1 - EPS]` inside binary
+/// cross-entropy so that a saturated sigmoid gives a large finite loss, not
+/// infinity.
+pub const BCE_EPS: f32 = 1e-7;
+
+/// Which loss a kernel computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LossKind {
+    /// Mean squared error, averaged over every value.
+    Mse,
+    /// Softmax then negative log-likelihood of the class index, fused;
+    /// averaged over the batch.
+    SoftmaxCrossEntropy,
+    /// Binary cross-entropy of probabilities against 0/1 targets, averaged
+    /// over every value.
+    BinaryCrossEntropy,
+}
+
+pub trait LossOp: Device {
+    /// Adds the sum over samples of each sample's loss to `loss_sum[0]`
+    /// and, when `grad` is given, writes the gradient of the batch-mean
+    /// loss with respect to `pred`.
+    #[allow(clippy::too_many_arguments)]
+    fn loss(
+        &self,
+        kind: LossKind,
+        rows: usize,
+        cols: usize,
+        pred: &Self::Buf,
+        target: &Self::Buf,
+        grad: Option<&mut Self::Buf>,
+        loss_sum: &mut Self::Buf,
+    ) -> Result<()>;
+
+    /// Adds the number of correctly classified samples to `hits[0]`
+    /// (fractions for multi-output binary targets).
+    fn count_correct(
+        &self,
+        kind: LossKind,
+        rows: usize,
+        cols: usize,
+        pred: &Self::Buf,
+        target: &Self::Buf,
+        hits: &mut Self::Buf,
+    ) -> Result<()>;
+}
+
+/// The class a label value names, or an error when it is not one of
+/// `0..classes`.
+fn class_of(label: f32, classes: usize) -> Result<usize> {
+    if label >= 0.0 && label.fract() == 0.0 && (label as usize) < classes {
+        Ok(label as usize)
+    } else {
+        Err(Error::LabelOutOfRange { label, classes })
+    }
+}
+
+fn argmax(row: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, v) in row.iter().enumerate() {
+        if *v > row[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+impl LossOp for Cpu {
+    fn loss(
+        &self,
+        kind: LossKind,
+        rows: usize,
+        cols: usize,
+        pred: &Vec<f32>,
+        target: &Vec<f32>,
+        mut grad: Option<&mut Vec<f32>>,
+        loss_sum: &mut Vec<f32>,
+    ) -> Result<()> {
+        check_len("loss pred", rows * cols, pred.len())?;
+        let target_cols = if kind == LossKind::SoftmaxCrossEntropy { 1 } else { cols };
+        check_len("loss target", rows * target_cols, target.len())?;
+        check_len("loss sum", 1, loss_sum.len())?;
+        if let Some(g) = grad.as_deref() {
+            check_len("loss grad", rows * cols, g.len())?;
+        }
+        let mut total = 0.0f64;
+        match kind {
+            LossKind::Mse => {
+                let scale = 2.0 / (rows * cols) as f32;
+                for (i, (p, t)) in pred.iter().zip(target).enumerate() {
+                    let d = p - t;
+                    total += (d * d) as f64 / cols as f64;
+                    if let Some(g) = grad.as_deref_mut() {
+                        g[i] = scale * d;
+                    }
+                }
+            }
+            LossKind::SoftmaxCrossEntropy => {
+                let inv_rows = 1.0 / rows as f32;
+                for r in 0..rows {
+                    let x = &pred[r * cols..(r + 1) * cols];
+                    let class = class_of(target[r], cols)?;
+                    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                    let sum: f32 = x.iter().map(|v| (v - max).exp()).sum();
+                    // log-sum-exp - x[class], never exponentiating a large value.
+                    total += (max + sum.ln() - x[class]) as f64;
+                    if let Some(g) = grad.as_deref_mut() {
+                        let g = &mut g[r * cols..(r + 1) * cols];
+                        softmax_row(x, g);
+                        g[class] -= 1.0;
+                        g.iter_mut().for_each(|v| *v *= inv_rows);
+                    }
+                }
+            }
+            LossKind::BinaryCrossEntropy => {
+                let scale = 1.0 / (rows * cols) as f32;
+                for (i, (&p, &t)) in pred.iter().zip(target).enumerate() {
+                    let pc = p.clamp(BCE_EPS, 1.0 - BCE_EPS);
+                    let l = -(t * pc.ln() + (1.0 - t) * (1.0 - pc).ln());
+                    total += l as f64 / cols as f64;
+                    if let Some(g) = grad.as_deref_mut() {
+                        g[i] = scale * (pc - t) / (pc * (1.0 - pc));
+                    }
+                }
+            }
+        }
+        loss_sum[0] += total as f32;
+        Ok(())
+    }
+
+    fn count_correct(
+        &self,
+        kind: LossKind,
+        rows: usize,
+        cols: usize,
+        pred: &Vec<f32>,
+        target: &Vec<f32>,
+        hits: &mut Vec<f32>,
+    ) -> Result<()> {
+        check_len("count_correct pred", rows * cols, pred.len())?;
+        check_len("count_correct hits", 1, hits.len())?;
+        let mut total = 0.0f64;
+        match kind {
+            LossKind::SoftmaxCrossEntropy => {
+                check_len("count_correct target", rows, target.len())?;
+                for r in 0..rows {
+                    let class = class_of(target[r], cols)?;
+                    total += (argmax(&pred[r * cols..(r + 1) * cols]) == class) as u8 as f64;
+                }
+            }
+            LossKind::BinaryCrossEntropy | LossKind::Mse => {
+                check_len("count_correct target", rows * cols, target.len())?;
+                for (p, t) in pred.chunks_exact(cols).zip(target.chunks_exact(cols)) {
+                    let ok = p.iter().zip(t).filter(|(p, t)| (**p >= 0.5) == (**t >= 0.5)).count();
+                    total += ok as f64 / cols as f64;
+                }
+            }
+        }
+        hits[0] += total as f32;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cross_entropy_is_stable_for_huge_logits() {
+        let pred = vec![1000.0, 0.0, -1000.0];
+        let mut g = vec![0.0; 3];
+        let mut sum = vec![0.0];
+        Cpu.loss(LossKind::SoftmaxCrossEntropy, 1, 3, &pred, &vec![1.0], Some(&mut g), &mut sum)
+            .unwrap();
+        assert!((sum[0] - 1000.0).abs() < 1e-3, "{}", sum[0]);
+        assert!(g.iter().all(|v| v.is_finite()));
+        assert!((g[0] - 1.0).abs() < 1e-6 && (g[1] + 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn bad_label_is_an_error() {
+        let mut sum = vec![0.0];
+        let err = Cpu
+            .loss(LossKind::SoftmaxCrossEntropy, 1, 3, &vec![0.0; 3], &vec![3.0], None, &mut sum)
+            .unwrap_err();
+        assert!(err.to_string().contains("labels must be in 0..3"), "{err}");
+    }
+}

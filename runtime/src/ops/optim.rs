@@ -1,0 +1,135 @@
+//! Optimiser update kernels, following PyTorch's update rules exactly so
+//! that hyper-parameters carry over.
+
+use crate::backend::{cpu::check_len, Cpu, Device};
+use crate::Result;
+
+/// SGD hyper-parameters for one step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SgdStep {
+    pub lr: f32,
+    pub momentum: f32,
+    pub nesterov: bool,
+    pub weight_decay: f32,
+}
+
+/// Adam / AdamW hyper-parameters for one step; `t` counts steps from 1.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AdamStep {
+    pub lr: f32,
+    pub beta1: f32,
+    pub beta2: f32,
+    pub eps: f32,
+    pub weight_decay: f32,
+    /// AdamW: decay the weights directly instead of adding to the gradient.
+    pub decoupled: bool,
+    pub t: u64,
+}
+
+/// RMSprop hyper-parameters for one step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RmsPropStep {
+    pub lr: f32,
+    pub alpha: f32,
+    pub eps: f32,
+    pub weight_decay: f32,
+}
+
+/// AdaGrad hyper-parameters for one step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AdaGradStep {
+    pub lr: f32,
+    pub eps: f32,
+    pub weight_decay: f32,
+}
+
+pub trait OptimOp: Device {
+    /// `velocity` must be given when `momentum != 0`.
+    fn sgd_step(&self, h: &SgdStep, param: &mut Self::Buf, grad: &Self::Buf, velocity: Option<&mut Self::Buf>)
+        -> Result<()>;
+    fn adam_step(
+        &self,
+        h: &AdamStep,
+        param: &mut Self::Buf,
+        grad: &Self::Buf,
+        m: &mut Self::Buf,
+        v: &mut Self::Buf,
+    ) -> Result<()>;
+    fn rmsprop_step(&self, h: &RmsPropStep, param: &mut Self::Buf, grad: &Self::Buf, sq: &mut Self::Buf) -> Result<()>;
+    fn adagrad_step(&self, h: &AdaGradStep, param: &mut Self::Buf, grad: &Self::Buf, sum: &mut Self::Buf) -> Result<()>;
+}
+
+impl OptimOp for Cpu {
+    fn sgd_step(&self, h: &SgdStep, param: &mut Vec<f32>, grad: &Vec<f32>, velocity: Option<&mut Vec<f32>>) -> Result<()> {
+        check_len("sgd grad", param.len(), grad.len())?;
+        match velocity {
+            Some(v) if h.momentum != 0.0 => {
+                check_len("sgd velocity", param.len(), v.len())?;
+                for i in 0..param.len() {
+                    let g = grad[i] + h.weight_decay * param[i];
+                    v[i] = h.momentum * v[i] + g;
+                    let step = if h.nesterov { g + h.momentum * v[i] } else { v[i] };
+                    param[i] -= h.lr * step;
+                }
+            }
+            _ => {
+                for i in 0..param.len() {
+                    param[i] -= h.lr * (grad[i] + h.weight_decay * param[i]);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn adam_step(
+        &self,
+        h: &AdamStep,
+        param: &mut Vec<f32>,
+        grad: &Vec<f32>,
+        m: &mut Vec<f32>,
+        v: &mut Vec<f32>,
+    ) -> Result<()> {
+        let n = param.len();
+        check_len("adam grad", n, grad.len())?;
+        check_len("adam m", n, m.len())?;
+        check_len("adam v", n, v.len())?;
+        let bc1 = 1.0 - h.beta1.powf(h.t as f32);
+        let bc2 = 1.0 - h.beta2.powf(h.t as f32);
+        for i in 0..n {
+            let mut g = grad[i];
+            if h.decoupled {
+                param[i] *= 1.0 - h.lr * h.weight_decay;
+            } else {
+                g += h.weight_decay * param[i];
+            }
+            m[i] = h.beta1 * m[i] + (1.0 - h.beta1) * g;
+            v[i] = h.beta2 * v[i] + (1.0 - h.beta2) * g * g;
+            let m_hat = m[i] / bc1;
+            let v_hat = v[i] / bc2;
+            param[i] -= h.lr * m_hat / (v_hat.sqrt() + h.eps);
+        }
+        Ok(())
+    }
+
+    fn rmsprop_step(&self, h: &RmsPropStep, param: &mut Vec<f32>, grad: &Vec<f32>, sq: &mut Vec<f32>) -> Result<()> {
+        check_len("rmsprop grad", param.len(), grad.len())?;
+        check_len("rmsprop sq", param.len(), sq.len())?;
+        for i in 0..param.len() {
+            let g = grad[i] + h.weight_decay * param[i];
+            sq[i] = h.alpha * sq[i] + (1.0 - h.alpha) * g * g;
+            param[i] -= h.lr * g / (sq[i].sqrt() + h.eps);
+        }
+        Ok(())
+    }
+
+    fn adagrad_step(&self, h: &AdaGradStep, param: &mut Vec<f32>, grad: &Vec<f32>, sum: &mut Vec<f32>) -> Result<()> {
+        check_len("adagrad grad", param.len(), grad.len())?;
+        check_len("adagrad sum", param.len(), sum.len())?;
+        for i in 0..param.len() {
+            let g = grad[i] + h.weight_decay * param[i];
+            sum[i] += g * g;
+            param[i] -= h.lr * g / (sum[i].sqrt() + h.eps);
+        }
+        Ok(())
+    }
+}

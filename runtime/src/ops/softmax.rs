@@ -1,0 +1,62 @@
+//! Row-wise softmax and its Jacobian-vector product.
+
+use crate::backend::{cpu::check_len, Cpu, Device};
+use crate::Result;
+
+pub trait SoftmaxOp: Device {
+    /// `y[r] = softmax(x[r])` for each row of a `[rows, cols]` matrix.
+    fn softmax_forward(&self, rows: usize, cols: usize, x: &Self::Buf, y: &mut Self::Buf) -> Result<()>;
+    /// `dx[r] = y[r] * (dy[r] - <dy[r], y[r]>)`.
+    fn softmax_backward(
+        &self,
+        rows: usize,
+        cols: usize,
+        y: &Self::Buf,
+        dy: &Self::Buf,
+        dx: &mut Self::Buf,
+    ) -> Result<()>;
+}
+
+/// Softmax of one row, stable for large values (the maximum is subtracted
+/// before exponentiating).
+pub(crate) fn softmax_row(x: &[f32], y: &mut [f32]) {
+    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for (y, &x) in y.iter_mut().zip(x) {
+        *y = (x - max).exp();
+        sum += *y;
+    }
+    let inv = 1.0 / sum;
+    y.iter_mut().for_each(|v| *v *= inv);
+}
+
+impl SoftmaxOp for Cpu {
+    fn softmax_forward(&self, rows: usize, cols: usize, x: &Vec<f32>, y: &mut Vec<f32>) -> Result<()> {
+        check_len("softmax x", rows * cols, x.len())?;
+        check_len("softmax y", rows * cols, y.len())?;
+        for (x, y) in x.chunks_exact(cols).zip(y.chunks_exact_mut(cols)) {
+            softmax_row(x, y);
+        }
+        Ok(())
+    }
+
+    fn softmax_backward(
+        &self,
+        rows: usize,
+        cols: usize,
+        y: &Vec<f32>,
+        dy: &Vec<f32>,
+        dx: &mut Vec<f32>,
+    ) -> Result<()> {
+        check_len("softmax y", rows * cols, y.len())?;
+        check_len("softmax dy", rows * cols, dy.len())?;
+        check_len("softmax dx", rows * cols, dx.len())?;
+        for ((y, dy), dx) in y.chunks_exact(cols).zip(dy.chunks_exact(cols)).zip(dx.chunks_exact_mut(cols)) {
+            let dot: f32 = y.iter().zip(dy).map(|(a, b)| a * b).sum();
+            for i in 0..cols {
+                dx[i] = y[i] * (dy[i] - dot);
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,298 @@
+//! Optimisers and learning-rate schedules.
+//!
+//! An optimiser walks a model's parameters together with their gradients
+//! ([`Layer::visit_grads`]) and keeps its per-parameter state (momentum,
+//! moments) in the same order, allocated on the first step and reused.
+
+mod schedule;
+
+pub use schedule::{Constant, CosineAnnealing, ExponentialLr, LrSchedule, StepLr};
+
+use crate::backend::Backend;
+use crate::layers::Layer;
+use crate::ops::optim::{AdaGradStep, AdamStep, RmsPropStep, SgdStep};
+use crate::param::Param;
+use crate::Result;
+
+/// Updates a model's parameters from its gradients.
+pub trait Optimizer<B: Backend> {
+    /// One update of every parameter of `model` from `grads`.
+    fn step<M: Layer<B>>(&mut self, model: &mut M, grads: &M::Grads) -> Result<()>;
+    /// The current learning rate.
+    fn lr(&self) -> f32;
+    /// Change the learning rate (schedules call this once per epoch).
+    fn set_lr(&mut self, lr: f32);
+}
+
+/// State slot `i`, allocated like `param` the first time it is needed.
+fn slot<'a, B: Backend>(state: &'a mut Vec<Param<B>>, i: usize, param: &Param<B>) -> Result<&'a mut Param<B>> {
+    if state.len() == i {
+        state.push(param.zeros_like()?);
+    }
+    Ok(&mut state[i])
+}
+
+/// Stochastic gradient descent with optional momentum, Nesterov momentum
+/// and (L2) weight decay, as PyTorch's `SGD`.
+#[derive(Debug)]
+pub struct Sgd<B: Backend> {
+    lr: f32,
+    momentum: f32,
+    nesterov: bool,
+    weight_decay: f32,
+    velocity: Vec<Param<B>>,
+}
+
+impl<B: Backend> Sgd<B> {
+    pub fn new(lr: f32) -> Self {
+        Sgd {
+            lr,
+            momentum: 0.0,
+            nesterov: false,
+            weight_decay: 0.0,
+            velocity: Vec::new(),
+        }
+    }
+    pub fn momentum(mut self, momentum: f32) -> Self {
+        self.momentum = momentum;
+        self
+    }
+    /// Nesterov momentum (needs a non-zero momentum to have an effect).
+    pub fn nesterov(mut self, nesterov: bool) -> Self {
+        self.nesterov = nesterov;
+        self
+    }
+    pub fn weight_decay(mut self, weight_decay: f32) -> Self {
+        self.weight_decay = weight_decay;
+        self
+    }
+}
+
+impl<B: Backend> Optimizer<B> for Sgd<B> {
+    fn step<M: Layer<B>>(&mut self, model: &mut M, grads: &M::Grads) -> Result<()> {
+        let h = SgdStep {
+            lr: self.lr,
+            momentum: self.momentum,
+            nesterov: self.nesterov,
+            weight_decay: self.weight_decay,
+        };
+        let velocity = &mut self.velocity;
+        let mut i = 0;
+        model.visit_grads(grads, &mut |p, g| {
+            let dev = p.device().clone();
+            let v = if h.momentum != 0.0 {
+                Some(slot(velocity, i, p)?.buf_mut())
+            } else {
+                None
+            };
+            i += 1;
+            dev.sgd_step(&h, p.buf_mut(), g.buf(), v)
+        })
+    }
+    fn lr(&self) -> f32 {
+        self.lr
+    }
+    fn set_lr(&mut self, lr: f32) {
+        self.lr = lr;
+    }
+}
+
+/// Adam (Kingma & Ba 2015) with bias correction and optional L2 weight
+/// decay, as PyTorch's `Adam`; [`Adam::adamw`] gives decoupled decay.
+#[derive(Debug)]
+pub struct Adam<B: Backend> {
+    lr: f32,
+    beta1: f32,
+    beta2: f32,
+    eps: f32,
+    weight_decay: f32,
+    decoupled: bool,
+    t: u64,
+    m: Vec<Param<B>>,
+    v: Vec<Param<B>>,
+}
+
+impl<B: Backend> Adam<B> {
+    /// Adam with PyTorch's defaults: betas (0.9, 0.999), eps 1e-8, no decay.
+    pub fn new(lr: f32) -> Self {
+        Adam {
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            decoupled: false,
+            t: 0,
+            m: Vec::new(),
+            v: Vec::new(),
+        }
+    }
+    /// AdamW (Loshchilov & Hutter 2019): weight decay applied to the weights
+    /// directly, not through the gradient. PyTorch's default decay is 0.01.
+    pub fn adamw(lr: f32, weight_decay: f32) -> Self {
+        Adam {
+            weight_decay,
+            decoupled: true,
+            ..Self::new(lr)
+        }
+    }
+    pub fn betas(mut self, beta1: f32, beta2: f32) -> Self {
+        self.beta1 = beta1;
+        self.beta2 = beta2;
+        self
+    }
+    pub fn eps(mut self, eps: f32) -> Self {
+        self.eps = eps;
+        self
+    }
+    pub fn weight_decay(mut self, weight_decay: f32) -> Self {
+        self.weight_decay = weight_decay;
+        self
+    }
+}
+
+/// AdamW: [`Adam`] with decoupled weight decay.
+pub type AdamW<B> = Adam<B>;
+
+impl<B: Backend> Optimizer<B> for Adam<B> {
+    fn step<M: Layer<B>>(&mut self, model: &mut M, grads: &M::Grads) -> Result<()> {
+        self.t += 1;
+        let h = AdamStep {
+            lr: self.lr,
+            beta1: self.beta1,
+            beta2: self.beta2,
+            eps: self.eps,
+            weight_decay: self.weight_decay,
+            decoupled: self.decoupled,
+            t: self.t,
+        };
+        let (ms, vs) = (&mut self.m, &mut self.v);
+        let mut i = 0;
+        model.visit_grads(grads, &mut |p, g| {
+            let dev = p.device().clone();
+            let m = slot(ms, i, p)?;
+            let v = slot(vs, i, p)?;
+            i += 1;
+            dev.adam_step(&h, p.buf_mut(), g.buf(), m.buf_mut(), v.buf_mut())
+        })
+    }
+    fn lr(&self) -> f32 {
+        self.lr
+    }
+    fn set_lr(&mut self, lr: f32) {
+        self.lr = lr;
+    }
+}
+
+/// RMSprop (Hinton), as PyTorch's `RMSprop` without momentum or centring.
+#[derive(Debug)]
+pub struct RmsProp<B: Backend> {
+    lr: f32,
+    alpha: f32,
+    eps: f32,
+    weight_decay: f32,
+    sq: Vec<Param<B>>,
+}
+
+impl<B: Backend> RmsProp<B> {
+    /// PyTorch's defaults: alpha 0.99, eps 1e-8.
+    pub fn new(lr: f32) -> Self {
+        RmsProp {
+            lr,
+            alpha: 0.99,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            sq: Vec::new(),
+        }
+    }
+    pub fn alpha(mut self, alpha: f32) -> Self {
+        self.alpha = alpha;
+        self
+    }
+    pub fn eps(mut self, eps: f32) -> Self {
+        self.eps = eps;
+        self
+    }
+    pub fn weight_decay(mut self, weight_decay: f32) -> Self {
+        self.weight_decay = weight_decay;
+        self
+    }
+}
+
+impl<B: Backend> Optimizer<B> for RmsProp<B> {
+    fn step<M: Layer<B>>(&mut self, model: &mut M, grads: &M::Grads) -> Result<()> {
+        let h = RmsPropStep {
+            lr: self.lr,
+            alpha: self.alpha,
+            eps: self.eps,
+            weight_decay: self.weight_decay,
+        };
+        let sq = &mut self.sq;
+        let mut i = 0;
+        model.visit_grads(grads, &mut |p, g| {
+            let dev = p.device().clone();
+            let s = slot(sq, i, p)?;
+            i += 1;
+            dev.rmsprop_step(&h, p.buf_mut(), g.buf(), s.buf_mut())
+        })
+    }
+    fn lr(&self) -> f32 {
+        self.lr
+    }
+    fn set_lr(&mut self, lr: f32) {
+        self.lr = lr;
+    }
+}
+
+/// AdaGrad (Duchi et al. 2011), as PyTorch's `Adagrad`.
+#[derive(Debug)]
+pub struct AdaGrad<B: Backend> {
+    lr: f32,
+    eps: f32,
+    weight_decay: f32,
+    sum: Vec<Param<B>>,
+}
+
+impl<B: Backend> AdaGrad<B> {
+    /// PyTorch's default eps, 1e-10.
+    pub fn new(lr: f32) -> Self {
+        AdaGrad {
+            lr,
+            eps: 1e-10,
+            weight_decay: 0.0,
+            sum: Vec::new(),
+        }
+    }
+    pub fn eps(mut self, eps: f32) -> Self {
+        self.eps = eps;
+        self
+    }
+    pub fn weight_decay(mut self, weight_decay: f32) -> Self {
+        self.weight_decay = weight_decay;
+        self
+    }
+}
+
+impl<B: Backend> Optimizer<B> for AdaGrad<B> {
+    fn step<M: Layer<B>>(&mut self, model: &mut M, grads: &M::Grads) -> Result<()> {
+        let h = AdaGradStep {
+            lr: self.lr,
+            eps: self.eps,
+            weight_decay: self.weight_decay,
+        };
+        let sums = &mut self.sum;
+        let mut i = 0;
+        model.visit_grads(grads, &mut |p, g| {
+            let dev = p.device().clone();
+            let s = slot(sums, i, p)?;
+            i += 1;
+            dev.adagrad_step(&h, p.buf_mut(), g.buf(), s.buf_mut())
+        })
+    }
+    fn lr(&self) -> f32 {
+        self.lr
+    }
+    fn set_lr(&mut self, lr: f32) {
+        self.lr = lr;
+    }
+}

@@ -1,0 +1,130 @@
+//! Parameters: the learnable tensors of a layer, with their PyTorch shapes.
+
+use crate::backend::Device;
+use crate::{Error, Result};
+use std::fmt;
+
+/// One learnable tensor (a weight matrix or a bias vector) on device `B`.
+///
+/// `dims` is the PyTorch shape (`[out, in]` for a Dense weight), which is
+/// what save/load writes and checks.
+pub struct Param<B: Device> {
+    dev: B,
+    buf: B::Buf,
+    dims: &'static [usize],
+}
+
+impl<B: Device> Param<B> {
+    /// A parameter holding `values`; its length must match `dims`.
+    pub fn from_slice(dev: &B, dims: &'static [usize], values: &[f32]) -> Result<Self> {
+        let len = dims.iter().product::<usize>();
+        if values.len() != len {
+            return Err(Error::ParamLength {
+                name: String::from("(new)"),
+                shape: dims.to_vec(),
+                expected: len,
+                got: values.len(),
+            });
+        }
+        Ok(Param {
+            dev: dev.clone(),
+            buf: dev.upload(values)?,
+            dims,
+        })
+    }
+
+    /// A parameter of zeros.
+    pub fn zeros(dev: &B, dims: &'static [usize]) -> Result<Self> {
+        Ok(Param {
+            dev: dev.clone(),
+            buf: dev.zeros(dims.iter().product())?,
+            dims,
+        })
+    }
+
+    /// A zeroed parameter of the same shape on the same device (gradients,
+    /// optimiser state).
+    pub fn zeros_like(&self) -> Result<Self> {
+        Self::zeros(&self.dev, self.dims)
+    }
+
+    /// The PyTorch shape.
+    pub fn dims(&self) -> &'static [usize] {
+        self.dims
+    }
+
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        B::len(&self.buf)
+    }
+
+    /// True for a parameter with no values.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn device(&self) -> &B {
+        &self.dev
+    }
+
+    pub fn buf(&self) -> &B::Buf {
+        &self.buf
+    }
+
+    pub fn buf_mut(&mut self) -> &mut B::Buf {
+        &mut self.buf
+    }
+
+    /// Copy the values to the host.
+    pub fn to_vec(&self) -> Result<Vec<f32>> {
+        Ok(self.dev.read(&self.buf)?.into_owned())
+    }
+
+    /// Overwrite the values; `values` must have exactly [`len`](Self::len)
+    /// entries.
+    pub fn set(&mut self, values: &[f32]) -> Result<()> {
+        if values.len() != self.len() {
+            return Err(Error::ParamLength {
+                name: String::new(),
+                shape: self.dims.to_vec(),
+                expected: self.len(),
+                got: values.len(),
+            });
+        }
+        self.dev.write(&mut self.buf, values)
+    }
+
+    /// Copy another parameter's values (same shape) into this one.
+    pub fn copy_from(&mut self, other: &Param<B>) -> Result<()> {
+        if other.dims != self.dims {
+            return Err(Error::ParamLength {
+                name: String::new(),
+                shape: self.dims.to_vec(),
+                expected: self.len(),
+                got: other.len(),
+            });
+        }
+        self.dev.copy(&other.buf, &mut self.buf)
+    }
+
+    /// A copy on another device.
+    pub fn to_device<D: Device>(&self, dev: &D) -> Result<Param<D>> {
+        Param::from_slice(dev, self.dims, &self.dev.read(&self.buf)?)
+    }
+
+    /// A copy on the same device.
+    pub fn try_clone(&self) -> Result<Self> {
+        let mut p = self.zeros_like()?;
+        self.dev.copy(&self.buf, &mut p.buf)?;
+        Ok(p)
+    }
+}
+
+impl<B: Device> fmt::Debug for Param<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Param")
+            .field("device", &B::NAME)
+            .field("dims", &self.dims)
+            .finish()
+    }
+}

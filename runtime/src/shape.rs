@@ -1,0 +1,66 @@
+//! Shapes of one sample, carried in the type system.
+//!
+//! A [`Tensor`](crate::Tensor) is a batch of samples; its shape type says
+//! what one sample looks like. The `network!` macro infers these types for
+//! every layer, so a mismatch between layers is a type error, never a
+//! run-time check.
+
+/// The static shape of one sample.
+pub trait Shape: 'static + Send + Sync + Copy + Default + std::fmt::Debug {
+    /// Number of `f32` values in one sample.
+    const SIZE: usize;
+    /// The dimensions, outermost first (`[C, H, W]` for images).
+    const DIMS: &'static [usize];
+}
+
+/// A flat vector of `N` features.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rank1<const N: usize>;
+
+/// A matrix of `R` rows and `C` columns.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rank2<const R: usize, const C: usize>;
+
+/// An image of `C` channels, `H` rows and `W` columns.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rank3<const C: usize, const H: usize, const W: usize>;
+
+/// One class index per sample, stored as an `f32` holding a whole number.
+///
+/// The target shape of classification losses such as
+/// [`SoftmaxCrossEntropy`](crate::loss::SoftmaxCrossEntropy).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClassIndex;
+
+impl<const N: usize> Shape for Rank1<N> {
+    const SIZE: usize = N;
+    const DIMS: &'static [usize] = &[N];
+}
+
+impl<const R: usize, const C: usize> Shape for Rank2<R, C> {
+    const SIZE: usize = R * C;
+    const DIMS: &'static [usize] = &[R, C];
+}
+
+impl<const C: usize, const H: usize, const W: usize> Shape for Rank3<C, H, W> {
+    const SIZE: usize = C * H * W;
+    const DIMS: &'static [usize] = &[C, H, W];
+}
+
+impl Shape for ClassIndex {
+    const SIZE: usize = 1;
+    const DIMS: &'static [usize] = &[];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_dims() {
+        assert_eq!(Rank1::<7>::SIZE, 7);
+        assert_eq!(Rank2::<3, 4>::DIMS, &[3, 4]);
+        assert_eq!(Rank3::<1, 28, 28>::SIZE, 784);
+        assert_eq!(ClassIndex::SIZE, 1);
+    }
+}

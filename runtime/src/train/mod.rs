@@ -1,0 +1,368 @@
+//! The training loop: [`fit`], [`evaluate`] and one [`train_step`].
+
+mod history;
+
+pub use history::{EpochStats, History};
+
+use crate::backend::Backend;
+use crate::data::Dataset;
+use crate::layers::{Layer, TrainCtx};
+use crate::loss::Loss;
+use crate::model::Model;
+use crate::ops::loss::LossKind;
+use crate::optim::{LrSchedule, Optimizer};
+use crate::param::Param;
+use crate::rng::Rng;
+use crate::shape::Shape;
+use crate::tensor::Tensor;
+use crate::{Error, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Stop when the monitored loss has not improved by `min_delta` for
+/// `patience` epochs.
+#[derive(Debug, Clone, Copy)]
+pub struct EarlyStopping {
+    pub patience: usize,
+    pub min_delta: f32,
+    /// Put back the weights of the best epoch when training ends.
+    pub restore_best: bool,
+}
+
+/// Settings for [`fit`], built up from [`FitConfig::new`].
+pub struct FitConfig {
+    pub epochs: usize,
+    pub batch_size: usize,
+    /// Seed for shuffling and dropout.
+    pub seed: u64,
+    pub early_stopping: Option<EarlyStopping>,
+    /// Save the weights here whenever the monitored loss improves.
+    pub checkpoint: Option<PathBuf>,
+    /// Print one line per epoch, and a progress bar when stderr is a
+    /// terminal.
+    pub verbose: bool,
+    pub schedule: Option<Box<dyn LrSchedule>>,
+}
+
+impl FitConfig {
+    pub fn new(epochs: usize, batch_size: usize) -> Self {
+        FitConfig {
+            epochs,
+            batch_size,
+            seed: 0,
+            early_stopping: None,
+            checkpoint: None,
+            verbose: true,
+            schedule: None,
+        }
+    }
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+    /// Early stopping with `patience`, restoring the best weights at the end.
+    pub fn early_stopping(mut self, patience: usize) -> Self {
+        self.early_stopping = Some(EarlyStopping {
+            patience,
+            min_delta: 0.0,
+            restore_best: true,
+        });
+        self
+    }
+    pub fn early_stopping_with(mut self, es: EarlyStopping) -> Self {
+        self.early_stopping = Some(es);
+        self
+    }
+    pub fn checkpoint(mut self, path: impl Into<PathBuf>) -> Self {
+        self.checkpoint = Some(path.into());
+        self
+    }
+    pub fn verbose(mut self, verbose: bool) -> Self {
+        self.verbose = verbose;
+        self
+    }
+    pub fn schedule(mut self, schedule: impl LrSchedule + 'static) -> Self {
+        self.schedule = Some(Box::new(schedule));
+        self
+    }
+}
+
+/// Mean loss and accuracy over a dataset.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Evaluation {
+    pub loss: f32,
+    pub accuracy: Option<f32>,
+}
+
+/// Device-side running sums for an epoch, read once at its end.
+struct Sums<B: Backend> {
+    loss: B::Buf,
+    hits: B::Buf,
+    samples: usize,
+}
+
+impl<B: Backend> Sums<B> {
+    fn new(dev: &B) -> Result<Self> {
+        Ok(Sums {
+            loss: dev.zeros(1)?,
+            hits: dev.zeros(1)?,
+            samples: 0,
+        })
+    }
+
+    fn read(&self, dev: &B, accuracy: bool) -> Result<Evaluation> {
+        let n = self.samples.max(1) as f32;
+        Ok(Evaluation {
+            loss: dev.read(&self.loss)?[0] / n,
+            accuracy: if accuracy { Some(dev.read(&self.hits)?[0] / n) } else { None },
+        })
+    }
+}
+
+/// Accumulate a batch's loss (and hits) into `sums`; write the loss
+/// gradient into `grad` when given.
+fn score<B: Backend, S: Shape, L: Loss<S>>(
+    loss: &L,
+    pred: &Tensor<B, S>,
+    target: &Tensor<B, L::Target>,
+    grad: Option<&mut Tensor<B, S>>,
+    sums: &mut Sums<B>,
+) -> Result<()> {
+    crate::loss::check_batch(pred, target)?;
+    let dev = pred.device();
+    let (rows, kind) = (pred.batch(), loss.kind());
+    dev.loss(kind, rows, S::SIZE, pred.buf(), target.buf(), grad.map(Tensor::buf_mut), &mut sums.loss)?;
+    if loss.has_accuracy() {
+        dev.count_correct(kind, rows, S::SIZE, pred.buf(), target.buf(), &mut sums.hits)?;
+    }
+    sums.samples += rows;
+    Ok(())
+}
+
+/// One optimisation step on one batch: forward, loss, backward, update.
+/// Returns the batch-mean loss (reading it from the device).
+pub fn train_step<B, M, L, O>(
+    model: &mut M,
+    opt: &mut O,
+    loss: &L,
+    x: &Tensor<B, M::Input>,
+    y: &Tensor<B, L::Target>,
+    grads: &mut M::Grads,
+    ctx: &mut TrainCtx,
+) -> Result<f32>
+where
+    B: Backend,
+    M: Layer<B>,
+    L: Loss<M::Output>,
+    O: Optimizer<B>,
+{
+    let mut sums = Sums::new(x.device())?;
+    step(model, opt, loss, x, y, grads, ctx, &mut sums)?;
+    Ok(sums.read(x.device(), false)?.loss)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn step<B, M, L, O>(
+    model: &mut M,
+    opt: &mut O,
+    loss: &L,
+    x: &Tensor<B, M::Input>,
+    y: &Tensor<B, L::Target>,
+    grads: &mut M::Grads,
+    ctx: &mut TrainCtx,
+    sums: &mut Sums<B>,
+) -> Result<()>
+where
+    B: Backend,
+    M: Layer<B>,
+    L: Loss<M::Output>,
+    O: Optimizer<B>,
+{
+    let (out, cache) = model.forward_train(x, ctx)?;
+    let mut dout = out.zeros_like_batch()?;
+    score(loss, &out, y, Some(&mut dout), sums)?;
+    model.backward_params(x, &out, &dout, &cache, grads)?;
+    opt.step(model, grads)
+}
+
+/// Mean loss (and accuracy) of `model` over `data`, in inference mode.
+pub fn evaluate<B, M, L>(model: &M, loss: &L, data: &Dataset<M::Input, L::Target>, batch_size: usize) -> Result<Evaluation>
+where
+    B: Backend,
+    M: Model<B>,
+    L: Loss<M::Output>,
+{
+    let dev = model.device();
+    let mut sums = Sums::new(dev)?;
+    for batch in data.batches(batch_size, None) {
+        let (x, y) = batch.to_device(dev)?;
+        score(loss, &model.forward(&x)?, &y, None, &mut sums)?;
+    }
+    sums.read(dev, loss.has_accuracy())
+}
+
+/// Fail before training starts, not halfway through an epoch, when a class
+/// label cannot index the network's outputs.
+fn check_labels<S: Shape, L: Loss<S>, X: Shape>(loss: &L, data: &Dataset<X, L::Target>) -> Result<()> {
+    if loss.kind() == LossKind::SoftmaxCrossEntropy {
+        if let Some(&label) = data
+            .targets()
+            .iter()
+            .find(|&&l| !(l >= 0.0 && l.fract() == 0.0 && (l as usize) < S::SIZE))
+        {
+            return Err(Error::LabelOutOfRange { label, classes: S::SIZE });
+        }
+    }
+    Ok(())
+}
+
+fn snapshot<B: Backend, M: Layer<B>>(model: &M) -> Result<Vec<Vec<f32>>> {
+    let mut out = Vec::new();
+    model.visit_params("", &mut |_, p: &Param<B>| {
+        out.push(p.to_vec()?);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+fn restore<B: Backend, M: Layer<B>>(model: &mut M, values: &[Vec<f32>]) -> Result<()> {
+    let mut it = values.iter();
+    model.visit_params_mut("", &mut |_, p| match it.next() {
+        Some(v) => p.set(v),
+        None => Ok(()),
+    })
+}
+
+/// Train `model` on `train` for `cfg.epochs` epochs of shuffled
+/// mini-batches, validating on `val` after each epoch.
+///
+/// Returns the [`History`]. Stops early when configured; saves the best
+/// weights to `cfg.checkpoint` when given; fails with
+/// [`Error::Diverged`] if the loss stops being a finite number.
+pub fn fit<B, M, L, O>(
+    model: &mut M,
+    opt: &mut O,
+    loss: &L,
+    train: &Dataset<M::Input, L::Target>,
+    val: Option<&Dataset<M::Input, L::Target>>,
+    cfg: &FitConfig,
+) -> Result<History>
+where
+    B: Backend,
+    M: Model<B>,
+    L: Loss<M::Output>,
+    O: Optimizer<B>,
+{
+    if cfg.batch_size == 0 {
+        return Err(Error::config("batch size", "must be at least 1"));
+    }
+    if train.is_empty() {
+        return Err(Error::config("training set", "is empty"));
+    }
+    check_labels::<M::Output, L, _>(loss, train)?;
+    if let Some(val) = val {
+        check_labels::<M::Output, L, _>(loss, val)?;
+    }
+
+    let dev = model.device().clone();
+    let mut rng = Rng::new(cfg.seed);
+    let mut ctx = TrainCtx::new(cfg.seed ^ 0x5EED);
+    let mut grads = model.zero_grads(&dev)?;
+    let base_lr = opt.lr();
+    let mut history = History::default();
+    let mut best = f32::INFINITY;
+    let mut best_weights = None;
+    let mut since_best = 0;
+    let show_bar = cfg.verbose && std::io::stderr().is_terminal();
+
+    for epoch in 0..cfg.epochs {
+        let started = Instant::now();
+        let lr = cfg.schedule.as_ref().map_or(base_lr, |s| s.lr(epoch, base_lr));
+        opt.set_lr(lr);
+        let batches = train.batches(cfg.batch_size, Some(&mut rng));
+        let bar = if show_bar {
+            let bar = ProgressBar::new(batches.len() as u64);
+            if let Ok(style) = ProgressStyle::with_template("epoch {prefix} {bar:30} {pos}/{len} batches {elapsed}<{eta}") {
+                bar.set_style(style);
+            }
+            bar.set_prefix(format!("{}/{}", epoch + 1, cfg.epochs));
+            bar
+        } else {
+            ProgressBar::hidden()
+        };
+        let mut sums = Sums::new(&dev)?;
+        for batch in batches {
+            let (x, y) = batch.to_device(&dev)?;
+            step(model, opt, loss, &x, &y, &mut grads, &mut ctx, &mut sums)?;
+            bar.inc(1);
+        }
+        bar.finish_and_clear();
+        let train_eval = sums.read(&dev, loss.has_accuracy())?;
+        if !train_eval.loss.is_finite() {
+            return Err(Error::Diverged {
+                epoch: epoch + 1,
+                loss: train_eval.loss,
+            });
+        }
+        let val_eval = val.map(|v| evaluate(model, loss, v, cfg.batch_size)).transpose()?;
+        let stats = EpochStats {
+            epoch: epoch + 1,
+            train_loss: train_eval.loss,
+            train_accuracy: train_eval.accuracy,
+            val_loss: val_eval.map(|e| e.loss),
+            val_accuracy: val_eval.and_then(|e| e.accuracy),
+            lr,
+            seconds: started.elapsed().as_secs_f32(),
+        };
+        if cfg.verbose {
+            eprintln!("{}", describe(&stats, cfg.epochs));
+        }
+        history.epochs.push(stats);
+
+        let monitored = val_eval.map_or(train_eval.loss, |e| e.loss);
+        let min_delta = cfg.early_stopping.map_or(0.0, |e| e.min_delta);
+        if monitored < best - min_delta {
+            best = monitored;
+            since_best = 0;
+            history.best_epoch = Some(epoch + 1);
+            if let Some(path) = &cfg.checkpoint {
+                model.save(path)?;
+            }
+            if cfg.early_stopping.is_some_and(|e| e.restore_best) {
+                best_weights = Some(snapshot(model)?);
+            }
+        } else {
+            since_best += 1;
+        }
+        if let Some(es) = cfg.early_stopping {
+            if since_best >= es.patience.max(1) && epoch + 1 < cfg.epochs {
+                history.stopped_early = true;
+                if cfg.verbose {
+                    eprintln!("early stopping: no improvement for {since_best} epochs");
+                }
+                break;
+            }
+        }
+    }
+    if let Some(weights) = best_weights {
+        restore(model, &weights)?;
+    }
+    opt.set_lr(base_lr);
+    Ok(history)
+}
+
+fn describe(s: &EpochStats, epochs: usize) -> String {
+    let mut line = format!("epoch {}/{}: loss {:.4}", s.epoch, epochs, s.train_loss);
+    if let Some(a) = s.train_accuracy {
+        line += &format!(", accuracy {a:.4}");
+    }
+    if let Some(l) = s.val_loss {
+        line += &format!(", val_loss {l:.4}");
+    }
+    if let Some(a) = s.val_accuracy {
+        line += &format!(", val_accuracy {a:.4}");
+    }
+    line + &format!(" ({:.1}s)", s.seconds)
+}
