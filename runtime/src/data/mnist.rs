@@ -28,15 +28,15 @@ fn be_u32(bytes: &[u8], at: usize) -> u32 {
 
 /// Parse an IDX3 image file: returns `(count, rows, cols, pixels)`.
 pub fn parse_images(path: &Path, bytes: &[u8]) -> Result<(usize, usize, usize, Vec<u8>)> {
-    if bytes.len() < 16 {
-        return Err(bad(path, format!("{} bytes is too short for an IDX image header (16 bytes)", bytes.len())));
-    }
-    let magic = be_u32(bytes, 0);
+    let magic = if bytes.len() >= 4 { be_u32(bytes, 0) } else { 0 };
     if magic != IMAGES_MAGIC {
         return Err(bad(
             path,
             format!("magic number {magic:#010x}, expected {IMAGES_MAGIC:#010x} (IDX unsigned-byte images); is this a label file?"),
         ));
+    }
+    if bytes.len() < 16 {
+        return Err(bad(path, format!("{} bytes is too short for an IDX image header (16 bytes)", bytes.len())));
     }
     let (n, rows, cols) = (be_u32(bytes, 4) as usize, be_u32(bytes, 8) as usize, be_u32(bytes, 12) as usize);
     let want = n
@@ -55,15 +55,15 @@ pub fn parse_images(path: &Path, bytes: &[u8]) -> Result<(usize, usize, usize, V
 
 /// Parse an IDX1 label file.
 pub fn parse_labels(path: &Path, bytes: &[u8]) -> Result<Vec<u8>> {
-    if bytes.len() < 8 {
-        return Err(bad(path, format!("{} bytes is too short for an IDX label header (8 bytes)", bytes.len())));
-    }
-    let magic = be_u32(bytes, 0);
+    let magic = if bytes.len() >= 4 { be_u32(bytes, 0) } else { 0 };
     if magic != LABELS_MAGIC {
         return Err(bad(
             path,
             format!("magic number {magic:#010x}, expected {LABELS_MAGIC:#010x} (IDX unsigned-byte labels); is this an image file?"),
         ));
+    }
+    if bytes.len() < 8 {
+        return Err(bad(path, format!("{} bytes is too short for an IDX label header (8 bytes)", bytes.len())));
     }
     let n = be_u32(bytes, 4) as usize;
     let body = &bytes[8..];

@@ -36,6 +36,37 @@ fn view(data: &[f32], rows: usize, cols: usize, transposed: bool) -> DMatrixView
     }
 }
 
+/// nalgebra hands products to `matrixmultiply` only when every dimension
+/// exceeds 5; below that it uses column-wise code that assumes unit row
+/// stride and so mis-indexes our row-major views. Tiny products (a batch of
+/// 4, one output) are cheap anyway, so they get a plain loop.
+const SMALL: usize = 5;
+
+#[allow(clippy::too_many_arguments)]
+fn small_gemm(
+    (m, n, k): (usize, usize, usize),
+    alpha: f32,
+    a: &[f32],
+    trans_a: bool,
+    b: &[f32],
+    trans_b: bool,
+    beta: f32,
+    c: &mut [f32],
+) {
+    for i in 0..m {
+        for j in 0..n {
+            let mut s = 0.0;
+            for p in 0..k {
+                let av = if trans_a { a[p * m + i] } else { a[i * k + p] };
+                let bv = if trans_b { b[j * k + p] } else { b[p * n + j] };
+                s += av * bv;
+            }
+            let old = if beta == 0.0 { 0.0 } else { beta * c[i * n + j] };
+            c[i * n + j] = alpha * s + old;
+        }
+    }
+}
+
 impl GemmOp for Cpu {
     fn gemm(
         &self,
@@ -51,6 +82,10 @@ impl GemmOp for Cpu {
         check_len("gemm A", m * k, a.len())?;
         check_len("gemm B", k * n, b.len())?;
         check_len("gemm C", m * n, c.len())?;
+        if m <= SMALL || n <= SMALL || k <= SMALL {
+            small_gemm((m, n, k), alpha, a, trans_a, b, trans_b, beta, c);
+            return Ok(());
+        }
         let a = view(a, m, k, trans_a);
         let b = view(b, k, n, trans_b);
         let mut c = DMatrixViewMut::<f32, Dyn, Dyn>::from_slice_with_strides_mut(c, m, n, n, 1);
@@ -83,7 +118,7 @@ mod tests {
     fn matches_naive_for_every_transpose() {
         let mut rng = crate::Rng::new(9);
         // Sizes above and below nalgebra's small-matrix threshold.
-        for &(m, n, k) in &[(3, 2, 4), (17, 9, 33), (64, 10, 128)] {
+        for &(m, n, k) in &[(3, 2, 4), (17, 9, 33), (64, 10, 128), (4, 16, 8), (16, 1, 8)] {
             let a: Vec<f32> = (0..m * k).map(|_| rng.normal()).collect();
             let b: Vec<f32> = (0..k * n).map(|_| rng.normal()).collect();
             for ta in [false, true] {
