@@ -1,1 +1,31 @@
+//! The `network!` macro of [staticnn](https://docs.rs/staticnn). Use it
+//! through the `staticnn` crate, which documents the DSL.
+//!
+//! The macro works in three stages, one module each: `parse` reads the DSL
+//! into spanned syntax, `shape` checks every layer and infers every shape
+//! (all errors come from here), and `expand` writes the struct, its
+//! gradient and cache structs, and its trait implementations. The generated
+//! code only calls into `staticnn`'s runtime; no kernel is generated.
+
 extern crate proc_macro;
+
+mod expand;
+mod parse;
+mod shape;
+
+use proc_macro::TokenStream;
+
+/// Declare a statically shaped network. See the `staticnn` crate for the
+/// DSL and what is generated.
+#[proc_macro]
+pub fn network(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as parse::Input);
+    let mut out = proc_macro2::TokenStream::new();
+    for net in input.networks {
+        match shape::analyze(net) {
+            Ok(plan) => out.extend(expand::expand(&plan)),
+            Err(e) => out.extend(e.to_compile_error()),
+        }
+    }
+    out.into()
+}

@@ -134,3 +134,19 @@ pub fn load_bytes<B: Backend, L: Layer<B>>(model: &mut L, bytes: &[u8], origin: 
         None => Err(Error::config("load", "the network's parameters changed while loading")),
     })
 }
+
+/// Copy every parameter of `src` into `dst`, which may live on another
+/// device; names and shapes must match (they do for two instances of one
+/// network type).
+pub fn copy_params<B: Backend, D: Backend, S: Layer<B>, T: Layer<D>>(src: &S, dst: &mut T) -> Result<()> {
+    let values = collect(src)?;
+    let mut it = values.into_iter();
+    dst.visit_params_mut("", &mut |name, p| match it.next() {
+        Some((src_name, dims, v)) if src_name == name && dims == p.dims() => p.set(&v),
+        Some((src_name, dims, _)) => Err(Error::config(
+            "parameter copy",
+            format!("source has `{src_name}` {dims:?} where the destination has `{name}` {:?}", p.dims()),
+        )),
+        None => Err(Error::config("parameter copy", format!("source has no parameter for `{name}`"))),
+    })
+}

@@ -1,0 +1,84 @@
+//! Inherent items (shape constants, `init`, `forward`, `to_device`) and the
+//! `Model` implementation (`device`, `summary`).
+
+use super::{layer_init, param_count};
+use crate::shape::Plan;
+use proc_macro2::TokenStream;
+use quote::quote;
+
+pub fn expand(plan: &Plan) -> TokenStream {
+    let name = &plan.name;
+    let n = plan.layers.len();
+    let fields: Vec<_> = plan.layers.iter().map(|l| &l.field).collect();
+    let inits = plan.layers.iter().map(layer_init);
+    let counts = plan.layers.iter().map(param_count);
+    let input_ty = plan.input.ty();
+    let output = &plan.layers[n - 1].output;
+    let output_ty = output.ty();
+    let (input_dims, output_dims) = (plan.input.dims_expr(), output.dims_expr());
+    let torch_names = plan.layers.iter().map(|l| &l.torch_name);
+    let displays = plan.layers.iter().map(|l| &l.display);
+    let out_dims = plan.layers.iter().map(|l| l.output.dims_expr());
+    let name_str = name.to_string();
+    let l = quote!(::staticnn::Layer::<B>);
+
+    quote! {
+        impl<B: ::staticnn::Backend> #name<B> {
+            /// Shape of one input sample.
+            pub const INPUT_SHAPE: &'static [usize] = #input_dims;
+            /// Shape of one output sample.
+            pub const OUTPUT_SHAPE: &'static [usize] = #output_dims;
+            /// Number of learnable values.
+            pub const NUM_PARAMS: usize = 0 #( + #counts )*;
+
+            /// A network on `device` with weights drawn from a generator
+            /// seeded by `seed` (He initialisation before ReLU-family
+            /// activations, Glorot otherwise; biases zero).
+            pub fn init(device: &B, seed: u64) -> ::staticnn::Result<Self> {
+                Self::init_with_rng(device, &mut ::staticnn::Rng::new(seed))
+            }
+
+            /// Like `init`, drawing from `rng` (for networks nested in
+            /// others).
+            pub fn init_with_rng(device: &B, rng: &mut ::staticnn::Rng) -> ::staticnn::Result<Self> {
+                Ok(#name { #( #fields: #inits, )* __device: device.clone() })
+            }
+
+            /// Inference on a batch: dropout off, nothing kept for training.
+            pub fn forward(
+                &self,
+                x: &::staticnn::Tensor<B, #input_ty>,
+            ) -> ::staticnn::Result<::staticnn::Tensor<B, #output_ty>> {
+                #l::forward(self, x)
+            }
+
+            /// A copy of this network on another device.
+            pub fn to_device<D: ::staticnn::Backend>(&self, device: &D) -> ::staticnn::Result<#name<D>> {
+                let mut out = #name::<D>::init(device, 0)?;
+                ::staticnn::io::copy_params(self, &mut out)?;
+                Ok(out)
+            }
+        }
+
+        impl<B: ::staticnn::Backend> ::staticnn::Model<B> for #name<B> {
+            fn device(&self) -> &B {
+                &self.__device
+            }
+
+            fn summary(&self) -> ::staticnn::Summary {
+                ::staticnn::Summary {
+                    name: ::std::string::String::from(#name_str),
+                    input: ::std::vec::Vec::from(Self::INPUT_SHAPE),
+                    rows: ::std::vec![#(
+                        ::staticnn::SummaryRow {
+                            name: ::std::string::String::from(#torch_names),
+                            layer: ::std::string::String::from(#displays),
+                            output: <[usize]>::to_vec(#out_dims),
+                            params: #l::num_params(&self.#fields),
+                        },
+                    )*],
+                }
+            }
+        }
+    }
+}
