@@ -1,0 +1,156 @@
+//! Gradient checks against central differences for every layer and loss.
+//!
+//! Bound: the forward passes run in f32. With step `eps = 1e-2` the
+//! truncation error of a central difference is O(eps^2 * f''') ~ 1e-4 for
+//! these smooth, O(1)-scaled functions, and f32 rounding of the objective
+//! (|L| ~ 10, machine epsilon 6e-8) contributes ~ 1e-6 * |L| / eps ~ 1e-4.
+//! `GradCheck` compares relatively above a floor of 1e-2 (absolutely
+//! below), so a correct gradient lands near 1e-3 and a wrong one (a missing
+//! factor, a transposed index, a sign) lands near 1. We require < 1e-2.
+//!
+//! Piecewise-linear functions (ReLU, LeakyReLU) are checked at inputs kept
+//! at least 0.1 from their kink, where the central difference is exact.
+
+use staticnn::gradcheck::{check_layer, check_loss, GradCheck};
+use staticnn::layers::{Dense, Dropout, Flatten, Identity, LeakyRelu, Relu, Sigmoid, Softmax, Step, Tanh};
+use staticnn::prelude::*;
+use staticnn::{Layer, Rng};
+
+const EPS: f32 = 1e-2;
+const BOUND: f32 = 1e-2;
+
+fn random(n: usize, seed: u64) -> Vec<f32> {
+    let mut rng = Rng::new(seed);
+    (0..n).map(|_| rng.normal()).collect()
+}
+
+/// Random values at least 0.1 away from zero (away from ReLU's kink).
+fn away_from_zero(n: usize, seed: u64) -> Vec<f32> {
+    random(n, seed).into_iter().map(|v| if v.abs() < 0.1 { v.signum() * 0.1 + v } else { v }).collect()
+}
+
+fn assert_ok(what: &str, r: GradCheck) {
+    assert!(r.checked > 0, "{what}: nothing checked");
+    assert!(r.max_rel_err < BOUND, "{what}: relative error {} at {} (analytic, numeric) = {:?}", r.max_rel_err, r.worst, r.worst_values);
+}
+
+fn check<L: Layer<Cpu>>(what: &str, mut layer: L, x: Vec<f32>) {
+    let x = Tensor::<Cpu, L::Input>::from_vec(&Cpu, x).unwrap();
+    assert_ok(what, check_layer(&mut layer, &x, EPS, 7).unwrap());
+}
+
+#[test]
+fn dense() {
+    let mut rng = Rng::new(1);
+    let layer = Dense::<Cpu, 7, 5>::init(&Cpu, &mut rng, Init::GlorotUniform, true).unwrap();
+    // Non-zero bias so its gradient path is exercised with real values.
+    check("Dense", layer, random(3 * 7, 2));
+    let layer = Dense::<Cpu, 6, 9>::init(&Cpu, &mut rng, Init::HeNormal, false).unwrap();
+    check("Dense without bias", layer, random(4 * 6, 3));
+    // Above nalgebra's small-matrix threshold, so the blocked product runs.
+    let layer = Dense::<Cpu, 12, 8>::init(&Cpu, &mut rng, Init::HeNormal, true).unwrap();
+    check("Dense (large)", layer, random(9 * 12, 4));
+}
+
+#[test]
+fn activations() {
+    check("Sigmoid", Sigmoid::<Rank1<6>>::new(), random(18, 4));
+    check("Tanh", Tanh::<Rank1<6>>::new(), random(18, 5));
+    check("Relu", Relu::<Rank1<6>>::new(), away_from_zero(18, 6));
+    check("LeakyRelu", LeakyRelu::<Rank1<6>>::with_slope(0.2), away_from_zero(18, 7));
+    check("Identity", Identity::<Rank1<6>>::new(), random(18, 8));
+    check("Softmax", Softmax::<6>::new(), random(18, 9));
+    check("Flatten", Flatten::<Rank3<2, 2, 2>, 8>::new(), random(16, 10));
+    // Dropout's mask is fixed by the seed, so it is differentiable.
+    check("Dropout", Dropout::<Rank1<10>>::new(0.3).unwrap(), random(40, 11));
+}
+
+#[test]
+fn step_has_no_gradient() {
+    let mut layer = Step::<Rank1<3>>::new();
+    let x = Tensor::<Cpu, Rank1<3>>::from_vec(&Cpu, vec![1.0, -1.0, 2.0]).unwrap();
+    let err = check_layer(&mut layer, &x, EPS, 1).unwrap_err();
+    assert!(err.to_string().contains("Step has no gradient"), "{err}");
+    assert_eq!(Layer::<Cpu>::forward(&layer, &x).unwrap().to_vec().unwrap(), vec![1.0, 0.0, 1.0]);
+}
+
+network! {
+    struct Deep: [5] {
+        Dense(8), Tanh,
+        hidden: Dense(6), Sigmoid,
+        Dropout(0.25),
+        out: Dense(3), Softmax,
+    }
+}
+
+#[test]
+fn whole_network() {
+    let net = Deep::init(&Cpu, 3).unwrap();
+    check("network", net, random(4 * 5, 12));
+}
+
+#[test]
+fn losses() {
+    let pred = Tensor::<Cpu, Rank1<4>>::from_vec(&Cpu, random(12, 13)).unwrap();
+    let target = Tensor::<Cpu, Rank1<4>>::from_vec(&Cpu, random(12, 14)).unwrap();
+    assert_ok("Mse", check_loss(&Mse, &pred, &target, EPS).unwrap());
+
+    let labels = Tensor::<Cpu, ClassIndex>::from_vec(&Cpu, vec![0.0, 3.0, 1.0]).unwrap();
+    assert_ok("SoftmaxCrossEntropy", check_loss(&SoftmaxCrossEntropy, &pred, &labels, EPS).unwrap());
+
+    // Probabilities well inside (0, 1), where the clamp is inactive.
+    let probs: Vec<f32> = random(12, 15).iter().map(|v| 0.2 + 0.6 * staticnn::ops::activation::sigmoid(*v)).collect();
+    let probs = Tensor::<Cpu, Rank1<4>>::from_vec(&Cpu, probs).unwrap();
+    let bits = Tensor::<Cpu, Rank1<4>>::from_vec(&Cpu, (0..12).map(|i| (i % 3 == 0) as u8 as f32).collect()).unwrap();
+    assert_ok("BinaryCrossEntropy", check_loss(&BinaryCrossEntropy, &probs, &bits, 1e-3).unwrap());
+}
+
+/// `y = 2x` with a backward pass that forgets the factor 2.
+struct WrongDouble;
+
+impl Layer<Cpu> for WrongDouble {
+    type Input = Rank1<3>;
+    type Output = Rank1<3>;
+    type Cache = ();
+    type Grads = ();
+
+    fn forward(&self, x: &Tensor<Cpu, Rank1<3>>) -> Result<Tensor<Cpu, Rank1<3>>> {
+        Tensor::from_vec(&Cpu, x.as_slice().iter().map(|v| 2.0 * v).collect())
+    }
+    fn forward_train(&self, x: &Tensor<Cpu, Rank1<3>>, _: &mut staticnn::TrainCtx) -> Result<(Tensor<Cpu, Rank1<3>>, ())> {
+        Ok((self.forward(x)?, ()))
+    }
+    fn backward(
+        &self,
+        _x: &Tensor<Cpu, Rank1<3>>,
+        _y: &Tensor<Cpu, Rank1<3>>,
+        dy: &Tensor<Cpu, Rank1<3>>,
+        _: &(),
+        _: &mut (),
+    ) -> Result<Tensor<Cpu, Rank1<3>>> {
+        Ok(dy.clone())
+    }
+    fn num_params(&self) -> usize {
+        0
+    }
+    fn zero_grads(&self, _: &Cpu) -> Result<()> {
+        Ok(())
+    }
+    fn visit_params(&self, _: &str, _: &mut staticnn::layers::ParamVisitor<'_, Cpu>) -> Result<()> {
+        Ok(())
+    }
+    fn visit_params_mut(&mut self, _: &str, _: &mut staticnn::layers::ParamVisitorMut<'_, Cpu>) -> Result<()> {
+        Ok(())
+    }
+    fn visit_grads(&mut self, _: &(), _: &mut staticnn::layers::GradVisitor<'_, Cpu>) -> Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_wrong_gradient_is_caught() {
+    let x = Tensor::<Cpu, Rank1<3>>::from_vec(&Cpu, random(6, 16)).unwrap();
+    let r = check_layer(&mut WrongDouble, &x, EPS, 1).unwrap();
+    assert!(r.max_rel_err > 0.4, "a gradient off by a factor 2 passed: {r:?}");
+    assert!(r.worst.starts_with("input["), "{}", r.worst);
+}
