@@ -74,7 +74,7 @@ fn summary_lists_every_layer() {
     assert_eq!(s.total_params(), Mixed::<Cpu>::NUM_PARAMS);
     let text = s.to_string();
     assert!(text.contains("mid (Dense(16))"), "{text}");
-    assert!(text.contains("Total params: 1,339"), "{text}");
+    assert!(text.contains("Total params: 1,355"), "{text}");
     let img = Image::init(&Cpu, 0).unwrap().summary();
     assert_eq!(img.rows[0].output, vec![16]);
 }
