@@ -249,7 +249,7 @@ fn float_arg(e: &Expr, what: &str) -> syn::Result<(Option<f64>, TokenStream)> {
         return Ok((Some(v), Literal::f32_unsuffixed(v as f32).into_token_stream()));
     }
     match e {
-        Expr::Path(_) | Expr::Paren(_) | Expr::Binary(_) => Ok((None, quote!((#e) as f32))),
+        Expr::Path(_) | Expr::Paren(_) | Expr::Binary(_) => Ok((None, quote!(((#e) as f32)))),
         _ => Err(syn::Error::new(e.span(), format!("{what} must be a number, found `{}`", expr_text(e)))),
     }
 }
@@ -438,7 +438,8 @@ fn layer(entries: &[Entry], i: usize, input: &Shape, errors: &mut Errors, checks
                 .iter()
                 .find(|(alias, _)| *alias == name)
                 .map(|(_, ours)| *ours)
-                .or_else(|| LAYERS.iter().copied().find(|l| l.eq_ignore_ascii_case(&name)));
+                .or_else(|| LAYERS.iter().copied().find(|l| l.eq_ignore_ascii_case(&name)))
+                .or_else(|| LAYERS.iter().copied().find(|l| edit_distance(l, &name) <= 2));
             let hint = match suggestion {
                 Some(s) => format!("; did you mean `{s}`?"),
                 None => format!("; expected one of {}", LAYERS.join(", ")),
@@ -447,6 +448,22 @@ fn layer(entries: &[Entry], i: usize, input: &Shape, errors: &mut Errors, checks
             None
         }
     }
+}
+
+/// Levenshtein distance, for "did you mean" on misspelt layer names.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + (ca != cb) as usize).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
 }
 
 /// Check a parsed network and infer every shape.
@@ -534,4 +551,50 @@ pub fn analyze(net: Network) -> syn::Result<Plan> {
         layers,
         checks,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(src: &str) -> syn::Result<Plan> {
+        let input: crate::parse::Input = syn::parse_str(src)?;
+        analyze(input.networks.into_iter().next().expect("one network"))
+    }
+
+    #[test]
+    fn infers_shapes_through_flatten() {
+        let p = plan("struct N: [2, 3, 4] { Flatten, Dense(5), Relu }").unwrap();
+        let shapes: Vec<String> = p.layers.iter().map(|l| l.output.text()).collect();
+        assert_eq!(shapes, ["[24]", "[5]", "[5]"]);
+    }
+
+    #[test]
+    fn const_sizes_become_expressions_and_checks() {
+        let p = plan("struct N: [C, 4] { Flatten, Dense(H) }").unwrap();
+        assert_eq!(p.layers[0].output.text(), "[C * 4]");
+        assert_eq!(p.layers[1].output.text(), "[H]");
+        assert_eq!(p.checks.len(), 2);
+    }
+
+    #[test]
+    fn he_init_before_relu_even_through_dropout() {
+        let p = plan("struct N: [4] { Dense(3), Dropout(0.5), Relu, Dense(2), Sigmoid }").unwrap();
+        let inits: Vec<String> = p
+            .layers
+            .iter()
+            .filter_map(|l| match &l.kind {
+                Kind::Dense { init, .. } => Some(init.to_string()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(inits, ["HeNormal", "GlorotUniform"]);
+    }
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(edit_distance("Relux", "Relu"), 1);
+        let e = plan("struct N: [4] { Sigmod }").err().unwrap().to_string();
+        assert!(e.contains("did you mean `Sigmoid`"), "{e}");
+    }
 }

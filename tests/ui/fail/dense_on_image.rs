@@ -1,0 +1,7 @@
+use staticnn::prelude::*;
+
+network! {
+    struct Net: [1, 28, 28] { Dense(10) }
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+use staticnn::prelude::*;
+
+network! {
+    struct Net: [4] { Dense(0) }
+}
+
+fn main() {}

@@ -1,0 +1,12 @@
+use staticnn::prelude::*;
+
+network! {
+    struct Mlp: [784] { Dense(128), Relu, Dense(10) }
+}
+
+fn main() -> Result<()> {
+    let net = Mlp::init(&Cpu, 0)?;
+    let x = Tensor::<Cpu, Rank1<10>>::zeros(&Cpu, 1)?;
+    let _ = net.forward(&x)?;
+    Ok(())
+}

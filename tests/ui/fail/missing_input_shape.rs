@@ -1,0 +1,7 @@
+use staticnn::prelude::*;
+
+network! {
+    struct Net { Dense(2) }
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+use staticnn::prelude::*;
+
+network! {
+    struct Net: [4] { Linear(8), ReLU }
+}
+
+fn main() {}
