@@ -39,14 +39,24 @@ impl Default for CsvOptions {
 /// columns per line. Blank lines are skipped; any other malformed line is an
 /// error naming its line number.
 pub fn load<X: Shape, Y: Shape>(path: impl AsRef<Path>, opts: CsvOptions) -> Result<Dataset<X, Y>> {
-    let path = path.as_ref();
+    let (x, y) = parse(path.as_ref(), X::SIZE, Y::SIZE, opts)?;
+    Dataset::new(x, y)
+}
+
+/// Read a CSV file of inputs only (`X::SIZE` columns per line, no
+/// targets), for inference.
+pub fn load_inputs<X: Shape>(path: impl AsRef<Path>, opts: CsvOptions) -> Result<Vec<f32>> {
+    Ok(parse(path.as_ref(), X::SIZE, 0, opts)?.0)
+}
+
+fn parse(path: &Path, n_features: usize, n_targets: usize, opts: CsvOptions) -> Result<(Vec<f32>, Vec<f32>)> {
     let bytes = read_maybe_gz(path)?;
     let bad = |line: usize, why: String| Error::BadData {
         path: path.display().to_string(),
         why: format!("line {line}: {why}"),
     };
     let text = std::str::from_utf8(&bytes).map_err(|e| bad(0, format!("not UTF-8 text ({e})")))?;
-    let width = X::SIZE + Y::SIZE;
+    let width = n_features + n_targets;
     let (mut x, mut y) = (Vec::new(), Vec::new());
     let mut row = Vec::with_capacity(width);
     for (i, line) in text.lines().enumerate().skip(opts.header as usize) {
@@ -65,12 +75,15 @@ pub fn load<X: Shape, Y: Shape>(path: impl AsRef<Path>, opts: CsvOptions) -> Res
         if row.len() != width {
             return Err(bad(
                 i + 1,
-                format!("{} columns, expected {width} ({} features and {} targets)", row.len(), X::SIZE, Y::SIZE),
+                format!("{} columns, expected {width} ({n_features} features and {n_targets} targets)", row.len()),
             ));
         }
         let (features, targets) = match opts.targets {
-            TargetColumns::Last => (&row[..X::SIZE], &row[X::SIZE..]),
-            TargetColumns::First => (&row[Y::SIZE..], &row[..Y::SIZE]),
+            TargetColumns::Last => row.split_at(n_features),
+            TargetColumns::First => {
+                let (t, f) = row.split_at(n_targets);
+                (f, t)
+            }
         };
         x.extend(features.iter().map(|v| v * opts.feature_scale));
         y.extend_from_slice(targets);
@@ -78,7 +91,7 @@ pub fn load<X: Shape, Y: Shape>(path: impl AsRef<Path>, opts: CsvOptions) -> Res
     if x.is_empty() {
         return Err(bad(0, "no samples".into()));
     }
-    Dataset::new(x, y)
+    Ok((x, y))
 }
 
 #[cfg(test)]
@@ -104,6 +117,8 @@ mod tests {
         let err = load::<Rank1<2>, ClassIndex>(&p, CsvOptions::default()).unwrap_err().to_string();
         assert!(err.contains("line 2: 2 columns, expected 3"), "{err}");
 
+        std::fs::write(&p, "1,2,0\n3,1,1\n").unwrap();
+        assert_eq!(load_inputs::<Rank1<3>>(&p, CsvOptions::default()).unwrap(), vec![1.0, 2.0, 0.0, 3.0, 1.0, 1.0]);
         let opts = CsvOptions { targets: TargetColumns::First, ..Default::default() };
         std::fs::write(&p, "5,1,2\n").unwrap();
         let d = load::<Rank1<2>, ClassIndex>(&p, opts).unwrap();
