@@ -22,13 +22,18 @@ type Error = Box<dyn std::error::Error>;
 
 /// Pixels (scaled to [0, 1], as in training) and known labels from a file.
 fn read_digits(path: &Path) -> std::result::Result<(Vec<f32>, Vec<Option<usize>>), Error> {
-    let is_pgm = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("pgm"));
+    let is_pgm = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("pgm"));
     if is_pgm {
         return Ok((read_pgm(path)?, vec![None]));
     }
     // With a label column, or pixels only.
     match csv::load::<Rank1<784>, ClassIndex>(path, bundled_csv_options()) {
-        Ok(d) => Ok((d.inputs().to_vec(), d.targets().iter().map(|&l| Some(l as usize)).collect())),
+        Ok(d) => Ok((
+            d.inputs().to_vec(),
+            d.targets().iter().map(|&l| Some(l as usize)).collect(),
+        )),
         Err(with_label) => match csv::load_inputs::<Rank1<784>>(path, bundled_csv_options()) {
             Ok(px) => {
                 let n = px.len() / 784;
@@ -68,7 +73,10 @@ fn read_pgm(path: &Path) -> std::result::Result<Vec<f32>, Error> {
     if fields.len() < 4 {
         return Err(bad("truncated header").into());
     }
-    let num = |s: &str| s.parse::<usize>().map_err(|_| bad(&format!("`{s}` is not a number")));
+    let num = |s: &str| {
+        s.parse::<usize>()
+            .map_err(|_| bad(&format!("`{s}` is not a number")))
+    };
     let (w, h, max) = (num(&fields[1])?, num(&fields[2])?, num(&fields[3])?);
     if (w, h) != (28, 28) {
         return Err(bad(&format!("image is {w}x{h}; resize it to 28x28")).into());
@@ -77,10 +85,16 @@ fn read_pgm(path: &Path) -> std::result::Result<Vec<f32>, Error> {
         return Err(bad(&format!("maximum value {max} is not in 1..=255")).into());
     }
     let pixels: Vec<usize> = match fields[0].as_str() {
-        "P5" => bytes.get(i + 1..i + 1 + 784).ok_or_else(|| bad("fewer than 784 pixels"))?.iter().map(|&b| b as usize).collect(),
+        "P5" => bytes
+            .get(i + 1..i + 1 + 784)
+            .ok_or_else(|| bad("fewer than 784 pixels"))?
+            .iter()
+            .map(|&b| b as usize)
+            .collect(),
         "P2" => {
             let text = String::from_utf8_lossy(&bytes[i..]);
-            let values: std::result::Result<Vec<usize>, _> = text.split_ascii_whitespace().take(784).map(num).collect();
+            let values: std::result::Result<Vec<usize>, _> =
+                text.split_ascii_whitespace().take(784).map(num).collect();
             let values = values?;
             if values.len() != 784 {
                 return Err(bad("fewer than 784 pixels").into());
@@ -108,7 +122,11 @@ fn main() -> std::result::Result<(), Error> {
     }
 
     let mut net = Mlp::init(&Cpu, 0)?;
-    net.load(&weights).map_err(|e| format!("{e}\n(run `cargo run --release --example mnist` first to train and save the weights)"))?;
+    net.load(&weights).map_err(|e| {
+        format!(
+            "{e}\n(run `cargo run --release --example mnist` first to train and save the weights)"
+        )
+    })?;
 
     let (pixels, labels) = match &file {
         Some(path) => read_digits(path)?,
@@ -120,7 +138,9 @@ fn main() -> std::result::Result<(), Error> {
             for &i in &picks {
                 px.extend_from_slice(&all[i * 784..(i + 1) * 784]);
             }
-            println!("no file given: classifying 10 digits from {BUNDLED} (some were seen in training)");
+            println!(
+                "no file given: classifying 10 digits from {BUNDLED} (some were seen in training)"
+            );
             (px, picks.iter().map(|&i| Some(i / 500)).collect())
         }
     };
@@ -141,10 +161,17 @@ fn main() -> std::result::Result<(), Error> {
             }
             None => String::new(),
         };
-        println!("digit {i}: predicted {class} with probability {:.3}{label}  [{}]", p[class], shown.join(" "));
+        println!(
+            "digit {i}: predicted {class} with probability {:.3}{label}  [{}]",
+            p[class],
+            shown.join(" ")
+        );
     }
     if labels.iter().any(Option::is_some) {
-        println!("{right}/{} correct", labels.iter().filter(|l| l.is_some()).count());
+        println!(
+            "{right}/{} correct",
+            labels.iter().filter(|l| l.is_some()).count()
+        );
     }
     Ok(())
 }

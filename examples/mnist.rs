@@ -87,9 +87,19 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
     let history_base = args.out.with_extension("");
     let cfg = FitConfig::new(args.epochs, args.batch)
         .seed(args.seed)
-        .schedule(CosineAnnealing { t_max: args.epochs, eta_min: args.lr * 0.05 })
+        .schedule(CosineAnnealing {
+            t_max: args.epochs,
+            eta_min: args.lr * 0.05,
+        })
         .early_stopping(5);
-    let history = fit(&mut net, &mut opt, &SoftmaxCrossEntropy, &train, Some(&val), &cfg)?;
+    let history = fit(
+        &mut net,
+        &mut opt,
+        &SoftmaxCrossEntropy,
+        &train,
+        Some(&val),
+        &cfg,
+    )?;
 
     // Early stopping restored the best epoch's weights; report those.
     let final_eval = evaluate(&net, &SoftmaxCrossEntropy, &val, 256)?;
@@ -104,6 +114,10 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
     net.save(&args.out)?;
     history.save_csv(history_base.with_extension("history.csv"))?;
     history.save_json(history_base.with_extension("history.json"))?;
-    println!("weights saved to {}; history to {}.history.{{csv,json}}", args.out.display(), history_base.display());
+    println!(
+        "weights saved to {}; history to {}.history.{{csv,json}}",
+        args.out.display(),
+        history_base.display()
+    );
     Ok(())
 }

@@ -62,11 +62,19 @@ fn print_table(name: &str, outputs: &[f32], targets: [f32; 4]) {
 }
 
 fn main() -> Result<()> {
-    let gates = [("AND", [0.0, 0.0, 0.0, 1.0]), ("OR", [0.0, 1.0, 1.0, 1.0]), ("NAND", [1.0, 1.0, 1.0, 0.0])];
+    let gates = [
+        ("AND", [0.0, 0.0, 0.0, 1.0]),
+        ("OR", [0.0, 1.0, 1.0, 1.0]),
+        ("NAND", [1.0, 1.0, 1.0, 0.0]),
+    ];
     for (name, targets) in gates {
         let (net, epochs) = train_perceptron(targets)?;
         let out = net.forward(&inputs()?)?;
-        print_table(&format!("{name} perceptron ({epochs} epochs)"), out.as_slice(), targets);
+        print_table(
+            &format!("{name} perceptron ({epochs} epochs)"),
+            out.as_slice(),
+            targets,
+        );
         println!();
     }
 
@@ -76,11 +84,27 @@ fn main() -> Result<()> {
     let mut net = XorNet::init(&Cpu, 3)?;
     println!("{}\n", net.summary());
     let mut opt = Adam::new(0.05);
-    let history = fit(&mut net, &mut opt, &BinaryCrossEntropy, &data, None, &FitConfig::new(500, 4).verbose(false))?;
+    let history = fit(
+        &mut net,
+        &mut opt,
+        &BinaryCrossEntropy,
+        &data,
+        None,
+        &FitConfig::new(500, 4).verbose(false),
+    )?;
     let out = net.forward(&inputs()?)?;
     let last = history.last().map(|e| e.train_loss).unwrap_or(f32::NAN);
-    print_table(&format!("XOR MLP (500 epochs, loss {last:.4})"), out.as_slice(), targets);
-    let correct = out.as_slice().iter().zip(targets).filter(|(y, t)| (**y > 0.5) == (*t > 0.5)).count();
+    print_table(
+        &format!("XOR MLP (500 epochs, loss {last:.4})"),
+        out.as_slice(),
+        targets,
+    );
+    let correct = out
+        .as_slice()
+        .iter()
+        .zip(targets)
+        .filter(|(y, t)| (**y > 0.5) == (*t > 0.5))
+        .count();
     println!("XOR accuracy: {correct}/4");
     Ok(())
 }

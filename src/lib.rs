@@ -33,8 +33,8 @@ pub mod prelude {
     pub use crate::network;
     pub use crate::optim::{Constant, CosineAnnealing, ExponentialLr, LrSchedule, StepLr};
     pub use crate::{
-        evaluate, fit, AdaGrad, Adam, AdamW, Backend, BinaryCrossEntropy, ClassIndex, Cpu, Dataset, Device,
-        EarlyStopping, Error, FitConfig, History, Init, Layer, Loss, Model, Mse, Optimizer, Rank1, Rank2, Rank3,
-        Result, RmsProp, Sgd, Shape, SoftmaxCrossEntropy, Tensor,
+        evaluate, fit, AdaGrad, Adam, AdamW, Backend, BinaryCrossEntropy, ClassIndex, Cpu, Dataset,
+        Device, EarlyStopping, Error, FitConfig, History, Init, Layer, Loss, Model, Mse, Optimizer,
+        Rank1, Rank2, Rank3, Result, RmsProp, Sgd, Shape, SoftmaxCrossEntropy, Tensor,
     };
 }

@@ -12,7 +12,9 @@
 //! at least 0.1 from their kink, where the central difference is exact.
 
 use staticnn::gradcheck::{check_layer, check_loss, GradCheck};
-use staticnn::layers::{Dense, Dropout, Flatten, Identity, LeakyRelu, Relu, Sigmoid, Softmax, Step, Tanh};
+use staticnn::layers::{
+    Dense, Dropout, Flatten, Identity, LeakyRelu, Relu, Sigmoid, Softmax, Step, Tanh,
+};
 use staticnn::prelude::*;
 use staticnn::{Layer, Rng};
 
@@ -26,12 +28,27 @@ fn random(n: usize, seed: u64) -> Vec<f32> {
 
 /// Random values at least 0.1 away from zero (away from ReLU's kink).
 fn away_from_zero(n: usize, seed: u64) -> Vec<f32> {
-    random(n, seed).into_iter().map(|v| if v.abs() < 0.1 { v.signum() * 0.1 + v } else { v }).collect()
+    random(n, seed)
+        .into_iter()
+        .map(|v| {
+            if v.abs() < 0.1 {
+                v.signum() * 0.1 + v
+            } else {
+                v
+            }
+        })
+        .collect()
 }
 
 fn assert_ok(what: &str, r: GradCheck) {
     assert!(r.checked > 0, "{what}: nothing checked");
-    assert!(r.max_rel_err < BOUND, "{what}: relative error {} at {} (analytic, numeric) = {:?}", r.max_rel_err, r.worst, r.worst_values);
+    assert!(
+        r.max_rel_err < BOUND,
+        "{what}: relative error {} at {} (analytic, numeric) = {:?}",
+        r.max_rel_err,
+        r.worst,
+        r.worst_values
+    );
 }
 
 fn check<L: Layer<Cpu>>(what: &str, mut layer: L, x: Vec<f32>) {
@@ -57,12 +74,24 @@ fn activations() {
     check("Sigmoid", Sigmoid::<Rank1<6>>::new(), random(18, 4));
     check("Tanh", Tanh::<Rank1<6>>::new(), random(18, 5));
     check("Relu", Relu::<Rank1<6>>::new(), away_from_zero(18, 6));
-    check("LeakyRelu", LeakyRelu::<Rank1<6>>::with_slope(0.2), away_from_zero(18, 7));
+    check(
+        "LeakyRelu",
+        LeakyRelu::<Rank1<6>>::with_slope(0.2),
+        away_from_zero(18, 7),
+    );
     check("Identity", Identity::<Rank1<6>>::new(), random(18, 8));
     check("Softmax", Softmax::<6>::new(), random(18, 9));
-    check("Flatten", Flatten::<Rank3<2, 2, 2>, 8>::new(), random(16, 10));
+    check(
+        "Flatten",
+        Flatten::<Rank3<2, 2, 2>, 8>::new(),
+        random(16, 10),
+    );
     // Dropout's mask is fixed by the seed, so it is differentiable.
-    check("Dropout", Dropout::<Rank1<10>>::new(0.3).unwrap(), random(40, 11));
+    check(
+        "Dropout",
+        Dropout::<Rank1<10>>::new(0.3).unwrap(),
+        random(40, 11),
+    );
 }
 
 #[test]
@@ -71,7 +100,10 @@ fn step_has_no_gradient() {
     let x = Tensor::<Cpu, Rank1<3>>::from_vec(&Cpu, vec![1.0, -1.0, 2.0]).unwrap();
     let err = check_layer(&mut layer, &x, EPS, 1).unwrap_err();
     assert!(err.to_string().contains("Step has no gradient"), "{err}");
-    assert_eq!(Layer::<Cpu>::forward(&layer, &x).unwrap().to_vec().unwrap(), vec![1.0, 0.0, 1.0]);
+    assert_eq!(
+        Layer::<Cpu>::forward(&layer, &x).unwrap().to_vec().unwrap(),
+        vec![1.0, 0.0, 1.0]
+    );
 }
 
 network! {
@@ -96,13 +128,26 @@ fn losses() {
     assert_ok("Mse", check_loss(&Mse, &pred, &target, EPS).unwrap());
 
     let labels = Tensor::<Cpu, ClassIndex>::from_vec(&Cpu, vec![0.0, 3.0, 1.0]).unwrap();
-    assert_ok("SoftmaxCrossEntropy", check_loss(&SoftmaxCrossEntropy, &pred, &labels, EPS).unwrap());
+    assert_ok(
+        "SoftmaxCrossEntropy",
+        check_loss(&SoftmaxCrossEntropy, &pred, &labels, EPS).unwrap(),
+    );
 
     // Probabilities well inside (0, 1), where the clamp is inactive.
-    let probs: Vec<f32> = random(12, 15).iter().map(|v| 0.2 + 0.6 * staticnn::ops::activation::sigmoid(*v)).collect();
+    let probs: Vec<f32> = random(12, 15)
+        .iter()
+        .map(|v| 0.2 + 0.6 * staticnn::ops::activation::sigmoid(*v))
+        .collect();
     let probs = Tensor::<Cpu, Rank1<4>>::from_vec(&Cpu, probs).unwrap();
-    let bits = Tensor::<Cpu, Rank1<4>>::from_vec(&Cpu, (0..12).map(|i| (i % 3 == 0) as u8 as f32).collect()).unwrap();
-    assert_ok("BinaryCrossEntropy", check_loss(&BinaryCrossEntropy, &probs, &bits, 1e-3).unwrap());
+    let bits = Tensor::<Cpu, Rank1<4>>::from_vec(
+        &Cpu,
+        (0..12).map(|i| (i % 3 == 0) as u8 as f32).collect(),
+    )
+    .unwrap();
+    assert_ok(
+        "BinaryCrossEntropy",
+        check_loss(&BinaryCrossEntropy, &probs, &bits, 1e-3).unwrap(),
+    );
 }
 
 /// `y = 2x` with a backward pass that forgets the factor 2.
@@ -117,7 +162,11 @@ impl Layer<Cpu> for WrongDouble {
     fn forward(&self, x: &Tensor<Cpu, Rank1<3>>) -> Result<Tensor<Cpu, Rank1<3>>> {
         Tensor::from_vec(&Cpu, x.as_slice().iter().map(|v| 2.0 * v).collect())
     }
-    fn forward_train(&self, x: &Tensor<Cpu, Rank1<3>>, _: &mut staticnn::TrainCtx) -> Result<(Tensor<Cpu, Rank1<3>>, ())> {
+    fn forward_train(
+        &self,
+        x: &Tensor<Cpu, Rank1<3>>,
+        _: &mut staticnn::TrainCtx,
+    ) -> Result<(Tensor<Cpu, Rank1<3>>, ())> {
         Ok((self.forward(x)?, ()))
     }
     fn backward(
@@ -139,10 +188,18 @@ impl Layer<Cpu> for WrongDouble {
     fn visit_params(&self, _: &str, _: &mut staticnn::layers::ParamVisitor<'_, Cpu>) -> Result<()> {
         Ok(())
     }
-    fn visit_params_mut(&mut self, _: &str, _: &mut staticnn::layers::ParamVisitorMut<'_, Cpu>) -> Result<()> {
+    fn visit_params_mut(
+        &mut self,
+        _: &str,
+        _: &mut staticnn::layers::ParamVisitorMut<'_, Cpu>,
+    ) -> Result<()> {
         Ok(())
     }
-    fn visit_grads(&mut self, _: &(), _: &mut staticnn::layers::GradVisitor<'_, Cpu>) -> Result<()> {
+    fn visit_grads(
+        &mut self,
+        _: &(),
+        _: &mut staticnn::layers::GradVisitor<'_, Cpu>,
+    ) -> Result<()> {
         Ok(())
     }
 }
@@ -151,6 +208,9 @@ impl Layer<Cpu> for WrongDouble {
 fn a_wrong_gradient_is_caught() {
     let x = Tensor::<Cpu, Rank1<3>>::from_vec(&Cpu, random(6, 16)).unwrap();
     let r = check_layer(&mut WrongDouble, &x, EPS, 1).unwrap();
-    assert!(r.max_rel_err > 0.4, "a gradient off by a factor 2 passed: {r:?}");
+    assert!(
+        r.max_rel_err > 0.4,
+        "a gradient off by a factor 2 passed: {r:?}"
+    );
     assert!(r.worst.starts_with("input["), "{}", r.worst);
 }

@@ -93,15 +93,30 @@ fn init_is_seeded_and_follows_the_activation() {
     assert!((std - (2.0f32 / 20.0).sqrt()).abs() < 0.05, "{std}");
     // head feeds a Softmax: Glorot uniform, bounded by sqrt(6/(8+3)).
     let bound = (6.0f32 / 11.0).sqrt();
-    assert!(a.head.weight.to_vec().unwrap().iter().all(|x| x.abs() <= bound));
-    assert!(a.head.bias.as_ref().unwrap().to_vec().unwrap().iter().all(|&x| x == 0.0));
+    assert!(a
+        .head
+        .weight
+        .to_vec()
+        .unwrap()
+        .iter()
+        .all(|x| x.abs() <= bound));
+    assert!(a
+        .head
+        .bias
+        .as_ref()
+        .unwrap()
+        .to_vec()
+        .unwrap()
+        .iter()
+        .all(|&x| x == 0.0));
     assert!(a.layer5.bias.is_none());
 }
 
 #[test]
 fn forward_shapes_and_probabilities() {
     let net = Mixed::init(&Cpu, 2).unwrap();
-    let x = Tensor::<Cpu, Rank1<20>>::from_vec(&Cpu, (0..60).map(|v| v as f32 / 60.0).collect()).unwrap();
+    let x = Tensor::<Cpu, Rank1<20>>::from_vec(&Cpu, (0..60).map(|v| v as f32 / 60.0).collect())
+        .unwrap();
     let y = net.forward(&x).unwrap();
     assert_eq!(y.batch(), 3);
     for i in 0..3 {
@@ -109,7 +124,10 @@ fn forward_shapes_and_probabilities() {
         assert!((s - 1.0).abs() < 1e-5);
     }
     // Inference is deterministic (dropout off).
-    assert_eq!(net.forward(&x).unwrap().to_vec().unwrap(), y.to_vec().unwrap());
+    assert_eq!(
+        net.forward(&x).unwrap().to_vec().unwrap(),
+        y.to_vec().unwrap()
+    );
     let img = Image::init(&Cpu, 0).unwrap();
     let x = Tensor::<Cpu, Rank3<1, 4, 4>>::zeros(&Cpu, 2).unwrap();
     assert_eq!(img.forward(&x).unwrap().batch(), 2);
@@ -120,10 +138,19 @@ fn layers_move_between_networks() {
     let a = Mixed::init(&Cpu, 1).unwrap();
     let mut b = Mixed::init(&Cpu, 2).unwrap();
     b.mid.copy_from(&a.mid).unwrap();
-    assert_eq!(a.mid.weight.to_vec().unwrap(), b.mid.weight.to_vec().unwrap());
-    assert_ne!(a.head.weight.to_vec().unwrap(), b.head.weight.to_vec().unwrap());
+    assert_eq!(
+        a.mid.weight.to_vec().unwrap(),
+        b.mid.weight.to_vec().unwrap()
+    );
+    assert_ne!(
+        a.head.weight.to_vec().unwrap(),
+        b.head.weight.to_vec().unwrap()
+    );
     let c = a.to_device(&Cpu).unwrap();
-    assert_eq!(a.head.weight.to_vec().unwrap(), c.head.weight.to_vec().unwrap());
+    assert_eq!(
+        a.head.weight.to_vec().unwrap(),
+        c.head.weight.to_vec().unwrap()
+    );
 }
 
 #[test]

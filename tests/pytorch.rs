@@ -12,12 +12,17 @@ network! {
 }
 
 fn fixture(name: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 fn tensor(file: &SafeTensors, name: &str) -> Vec<f32> {
     let view = file.tensor(name).unwrap();
-    view.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+    view.data()
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
 }
 
 #[test]
@@ -31,7 +36,11 @@ fn pytorch_state_dict_gives_pytorch_outputs() {
     let want = tensor(&io, "output");
     let got = net.forward(&x).unwrap().to_vec().unwrap();
     assert_eq!(got.len(), want.len());
-    let worst = got.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    let worst = got
+        .iter()
+        .zip(&want)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
     assert!(worst < 1e-5, "largest difference from PyTorch: {worst}");
 }
 
@@ -44,12 +53,18 @@ fn saving_again_keeps_pytorch_names_and_layouts() {
     net.save(&path).unwrap();
     let ours = std::fs::read(&path).unwrap();
     let theirs = std::fs::read(fixture("torch_mlp.safetensors")).unwrap();
-    let (ours, theirs) = (SafeTensors::deserialize(&ours).unwrap(), SafeTensors::deserialize(&theirs).unwrap());
+    let (ours, theirs) = (
+        SafeTensors::deserialize(&ours).unwrap(),
+        SafeTensors::deserialize(&theirs).unwrap(),
+    );
     let mut names = ours.names();
     names.sort();
     assert_eq!(names, ["0.bias", "0.weight", "2.bias", "2.weight"]);
     for name in names {
-        assert_eq!(ours.tensor(name).unwrap().shape(), theirs.tensor(name).unwrap().shape());
+        assert_eq!(
+            ours.tensor(name).unwrap().shape(),
+            theirs.tensor(name).unwrap().shape()
+        );
         assert_eq!(tensor(&ours, name), tensor(&theirs, name), "{name}");
     }
 }

@@ -26,8 +26,10 @@ fn input() -> Tensor<Cpu, Rank1<6>> {
 
 /// Write a safetensors file from `(name, dtype, shape, bytes)`.
 fn write(path: &Path, tensors: &[(&str, Dtype, Vec<usize>, Vec<u8>)]) {
-    let views: Vec<(&str, TensorView)> =
-        tensors.iter().map(|(n, d, s, b)| (*n, TensorView::new(*d, s.clone(), b).unwrap())).collect();
+    let views: Vec<(&str, TensorView)> = tensors
+        .iter()
+        .map(|(n, d, s, b)| (*n, TensorView::new(*d, s.clone(), b).unwrap()))
+        .collect();
     std::fs::write(path, safetensors::serialize(views, None).unwrap()).unwrap();
 }
 
@@ -55,7 +57,10 @@ fn round_trip_gives_identical_outputs() {
     assert_ne!(weights(&a), weights(&b));
     b.load(&path).unwrap();
     assert_eq!(weights(&a), weights(&b));
-    assert_eq!(a.forward(&input()).unwrap().to_vec().unwrap(), b.forward(&input()).unwrap().to_vec().unwrap());
+    assert_eq!(
+        a.forward(&input()).unwrap().to_vec().unwrap(),
+        b.forward(&input()).unwrap().to_vec().unwrap()
+    );
     // Nothing but the file itself is left behind.
     let entries: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert_eq!(entries.len(), 1);
@@ -68,7 +73,10 @@ fn a_valid_handmade_file_loads() {
     write(&path, &valid());
     let mut net = Net::init(&Cpu, 0).unwrap();
     net.load(&path).unwrap();
-    assert_eq!(net.out.bias.as_ref().unwrap().to_vec().unwrap(), vec![0.0, 1.0, 2.0]);
+    assert_eq!(
+        net.out.bias.as_ref().unwrap().to_vec().unwrap(),
+        vec![0.0, 1.0, 2.0]
+    );
 }
 
 /// Load `path` into a fresh network, expect an error containing every
@@ -76,7 +84,10 @@ fn a_valid_handmade_file_loads() {
 fn expect_error(path: &Path, fragments: &[&str]) {
     let mut net = Net::init(&Cpu, 9).unwrap();
     let before = weights(&net);
-    let err = net.load(path).expect_err("loading a bad file must fail").to_string();
+    let err = net
+        .load(path)
+        .expect_err("loading a bad file must fail")
+        .to_string();
     for f in fragments {
         assert!(err.contains(f), "error `{err}` does not mention `{f}`");
     }
@@ -152,7 +163,10 @@ fn garbage_and_missing_files() {
     bytes.extend_from_slice(b"{}");
     std::fs::write(&path, &bytes).unwrap();
     expect_error(&path, &["not a valid safetensors file"]);
-    expect_error(&dir.path().join("absent.safetensors"), &["absent.safetensors"]);
+    expect_error(
+        &dir.path().join("absent.safetensors"),
+        &["absent.safetensors"],
+    );
 }
 
 #[test]
@@ -163,7 +177,9 @@ fn a_failed_save_keeps_the_old_file() {
     a.save(&path).unwrap();
     let before = std::fs::read(&path).unwrap();
     // Saving into a directory that does not exist fails cleanly ...
-    let err = a.save(dir.path().join("no/such/dir/w.safetensors")).unwrap_err();
+    let err = a
+        .save(dir.path().join("no/such/dir/w.safetensors"))
+        .unwrap_err();
     assert!(err.to_string().contains("no/such/dir"), "{err}");
     // ... and overwriting goes through a temporary file and a rename, so
     // the file is always either the old or the new complete version.

@@ -12,7 +12,11 @@ network! {
 }
 
 fn xor_data() -> Dataset<Rank1<2>, Rank1<1>> {
-    Dataset::new(vec![0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0], vec![0.0, 1.0, 1.0, 0.0]).unwrap()
+    Dataset::new(
+        vec![0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0],
+        vec![0.0, 1.0, 1.0, 0.0],
+    )
+    .unwrap()
 }
 
 #[test]
@@ -20,7 +24,15 @@ fn xor_is_learned_to_100_percent() {
     let data = xor_data();
     let mut net = Xor::init(&Cpu, 0).unwrap();
     let mut opt = Adam::new(0.05);
-    let history = fit(&mut net, &mut opt, &BinaryCrossEntropy, &data, None, &FitConfig::new(400, 4).verbose(false)).unwrap();
+    let history = fit(
+        &mut net,
+        &mut opt,
+        &BinaryCrossEntropy,
+        &data,
+        None,
+        &FitConfig::new(400, 4).verbose(false),
+    )
+    .unwrap();
     assert_eq!(history.last().unwrap().train_accuracy, Some(1.0));
     let (x, _) = data.to_tensors(&Cpu).unwrap();
     let y = net.forward(&x).unwrap();
@@ -33,24 +45,42 @@ fn xor_is_learned_to_100_percent() {
 fn every_optimiser_trains_xor_down() {
     fn loss_after<O: Optimizer<Cpu>>(mut opt: O) -> (f32, f32) {
         let mut net = Xor::init(&Cpu, 1).unwrap();
-        let h = fit(&mut net, &mut opt, &BinaryCrossEntropy, &xor_data(), None, &FitConfig::new(200, 4).verbose(false)).unwrap();
+        let h = fit(
+            &mut net,
+            &mut opt,
+            &BinaryCrossEntropy,
+            &xor_data(),
+            None,
+            &FitConfig::new(200, 4).verbose(false),
+        )
+        .unwrap();
         (h.epochs[0].train_loss, h.last().unwrap().train_loss)
     }
     for (name, (first, last)) in [
         ("sgd", loss_after(Sgd::new(0.5))),
-        ("nesterov", loss_after(Sgd::new(0.2).momentum(0.9).nesterov(true))),
+        (
+            "nesterov",
+            loss_after(Sgd::new(0.2).momentum(0.9).nesterov(true)),
+        ),
         ("adam", loss_after(Adam::new(0.05))),
         ("adamw", loss_after(Adam::adamw(0.05, 0.01))),
         ("rmsprop", loss_after(RmsProp::new(0.02))),
         ("adagrad", loss_after(AdaGrad::new(0.2))),
     ] {
-        assert!(last < 0.5 * first, "{name}: loss went from {first} to {last}");
+        assert!(
+            last < 0.5 * first,
+            "{name}: loss went from {first} to {last}"
+        );
     }
 }
 
 fn bundled() -> Dataset<Rank1<784>, ClassIndex> {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist_5k.csv.gz");
-    let opts = CsvOptions { targets: TargetColumns::Last, header: false, feature_scale: 1.0 / 255.0 };
+    let opts = CsvOptions {
+        targets: TargetColumns::Last,
+        header: false,
+        feature_scale: 1.0 / 255.0,
+    };
     csv::load(path, opts).unwrap()
 }
 
@@ -64,10 +94,26 @@ fn mnist_subset_trains_to_high_accuracy() {
     let mut net = Digits::init(&Cpu, 0).unwrap();
     let before = evaluate(&net, &SoftmaxCrossEntropy, &val, 100).unwrap();
     let mut opt = Adam::new(2e-3);
-    let history = fit(&mut net, &mut opt, &SoftmaxCrossEntropy, &train, Some(&val), &FitConfig::new(8, 32).verbose(false)).unwrap();
+    let history = fit(
+        &mut net,
+        &mut opt,
+        &SoftmaxCrossEntropy,
+        &train,
+        Some(&val),
+        &FitConfig::new(8, 32).verbose(false),
+    )
+    .unwrap();
     let after = evaluate(&net, &SoftmaxCrossEntropy, &val, 100).unwrap();
-    assert!(before.accuracy.unwrap() < 0.3, "untrained accuracy {:?}", before.accuracy);
-    assert!(after.accuracy.unwrap() > 0.85, "accuracy after training {:?}", after.accuracy);
+    assert!(
+        before.accuracy.unwrap() < 0.3,
+        "untrained accuracy {:?}",
+        before.accuracy
+    );
+    assert!(
+        after.accuracy.unwrap() > 0.85,
+        "accuracy after training {:?}",
+        after.accuracy
+    );
     assert!(after.loss < 0.5 * before.loss);
     assert_eq!(history.epochs.len(), 8);
     assert_eq!(history.last().unwrap().val_accuracy, after.accuracy);
@@ -84,19 +130,48 @@ fn early_stopping_checkpoints_and_history() {
     // A high learning rate on 250 digits overfits fast, so validation loss
     // turns up and early stopping must fire.
     let mut opt = Adam::new(1e-2);
-    let cfg = FitConfig::new(60, 16).verbose(false).early_stopping(3).checkpoint(&ckpt);
-    let history = fit(&mut net, &mut opt, &SoftmaxCrossEntropy, &train, Some(&val), &cfg).unwrap();
-    assert!(history.stopped_early, "ran all {} epochs", history.epochs.len());
+    let cfg = FitConfig::new(60, 16)
+        .verbose(false)
+        .early_stopping(3)
+        .checkpoint(&ckpt);
+    let history = fit(
+        &mut net,
+        &mut opt,
+        &SoftmaxCrossEntropy,
+        &train,
+        Some(&val),
+        &cfg,
+    )
+    .unwrap();
+    assert!(
+        history.stopped_early,
+        "ran all {} epochs",
+        history.epochs.len()
+    );
     let best = history.best_epoch.unwrap();
     assert_eq!(history.epochs.len(), best + 3);
     let best_val = history.epochs[best - 1].val_loss.unwrap();
-    assert!(history.epochs.iter().all(|e| e.val_loss.unwrap() >= best_val));
+    assert!(history
+        .epochs
+        .iter()
+        .all(|e| e.val_loss.unwrap() >= best_val));
     // The best weights were restored, and they are the checkpoint's.
     let restored = evaluate(&net, &SoftmaxCrossEntropy, &val, 64).unwrap();
-    assert!((restored.loss - best_val).abs() < 1e-5, "{} vs {best_val}", restored.loss);
+    assert!(
+        (restored.loss - best_val).abs() < 1e-5,
+        "{} vs {best_val}",
+        restored.loss
+    );
     let mut from_ckpt = Digits::init(&Cpu, 9).unwrap();
     from_ckpt.load(&ckpt).unwrap();
-    assert!((evaluate(&from_ckpt, &SoftmaxCrossEntropy, &val, 64).unwrap().loss - best_val).abs() < 1e-5);
+    assert!(
+        (evaluate(&from_ckpt, &SoftmaxCrossEntropy, &val, 64)
+            .unwrap()
+            .loss
+            - best_val)
+            .abs()
+            < 1e-5
+    );
 
     let csv_path = dir.path().join("h.csv");
     history.save_csv(&csv_path).unwrap();
@@ -105,7 +180,8 @@ fn early_stopping_checkpoints_and_history() {
     assert_eq!(text.lines().count(), history.epochs.len() + 1);
     let json_path = dir.path().join("h.json");
     history.save_json(&json_path).unwrap();
-    let back: History = serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
+    let back: History =
+        serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
     assert_eq!(back, history);
 }
 
@@ -113,8 +189,19 @@ fn early_stopping_checkpoints_and_history() {
 fn schedules_set_the_learning_rate_each_epoch() {
     let mut net = Xor::init(&Cpu, 0).unwrap();
     let mut opt = Sgd::new(0.4);
-    let cfg = FitConfig::new(4, 4).verbose(false).schedule(StepLr { step_size: 2, gamma: 0.5 });
-    let h = fit(&mut net, &mut opt, &BinaryCrossEntropy, &xor_data(), None, &cfg).unwrap();
+    let cfg = FitConfig::new(4, 4).verbose(false).schedule(StepLr {
+        step_size: 2,
+        gamma: 0.5,
+    });
+    let h = fit(
+        &mut net,
+        &mut opt,
+        &BinaryCrossEntropy,
+        &xor_data(),
+        None,
+        &cfg,
+    )
+    .unwrap();
     let lrs: Vec<f32> = h.epochs.iter().map(|e| e.lr).collect();
     assert_eq!(lrs, [0.4, 0.4, 0.2, 0.2]);
     assert_eq!(opt.lr(), 0.4, "fit restores the optimiser's initial rate");
@@ -126,14 +213,26 @@ fn regression_with_mse() {
     let mut x = Vec::new();
     let mut y = Vec::new();
     for i in 0..200 {
-        let v = [(i % 7) as f32 / 7.0, (i % 5) as f32 / 5.0, (i % 3) as f32 / 3.0];
+        let v = [
+            (i % 7) as f32 / 7.0,
+            (i % 5) as f32 / 5.0,
+            (i % 3) as f32 / 3.0,
+        ];
         y.push(v[0] - 2.0 * v[1] + 0.5 * v[2]);
         x.extend_from_slice(&v);
     }
     let data = Dataset::<Rank1<3>, Rank1<1>>::new(x, y).unwrap();
     let mut net = Regressor::init(&Cpu, 0).unwrap();
     let mut opt = Adam::new(0.01);
-    let h = fit(&mut net, &mut opt, &Mse, &data, None, &FitConfig::new(100, 20).verbose(false)).unwrap();
+    let h = fit(
+        &mut net,
+        &mut opt,
+        &Mse,
+        &data,
+        None,
+        &FitConfig::new(100, 20).verbose(false),
+    )
+    .unwrap();
     assert!(h.last().unwrap().train_loss < 1e-3, "{:?}", h.last());
     assert_eq!(h.last().unwrap().train_accuracy, None);
 }
@@ -143,7 +242,15 @@ fn divergence_is_an_error() {
     let data = Dataset::<Rank1<3>, Rank1<1>>::new(vec![1e30, 1e30, 1e30], vec![1.0]).unwrap();
     let mut net = Regressor::init(&Cpu, 0).unwrap();
     let mut opt = Sgd::new(1.0);
-    let err = fit(&mut net, &mut opt, &Mse, &data, None, &FitConfig::new(50, 1).verbose(false)).unwrap_err();
+    let err = fit(
+        &mut net,
+        &mut opt,
+        &Mse,
+        &data,
+        None,
+        &FitConfig::new(50, 1).verbose(false),
+    )
+    .unwrap_err();
     assert!(matches!(err, Error::Diverged { .. }), "{err}");
     assert!(err.to_string().contains("lower the learning rate"), "{err}");
 }
@@ -156,10 +263,29 @@ fn bad_labels_fail_before_any_update() {
     let mut net = Digits::init(&Cpu, 0).unwrap();
     let before = net.fc1.weight.to_vec().unwrap();
     let mut opt = Sgd::new(0.1);
-    let err = fit(&mut net, &mut opt, &SoftmaxCrossEntropy, &data, None, &FitConfig::new(1, 4).verbose(false)).unwrap_err();
-    assert!(err.to_string().contains("label 10 is out of range"), "{err}");
+    let err = fit(
+        &mut net,
+        &mut opt,
+        &SoftmaxCrossEntropy,
+        &data,
+        None,
+        &FitConfig::new(1, 4).verbose(false),
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("label 10 is out of range"),
+        "{err}"
+    );
     assert_eq!(net.fc1.weight.to_vec().unwrap(), before);
 
-    let err = fit(&mut net, &mut opt, &SoftmaxCrossEntropy, &data, None, &FitConfig::new(1, 0)).unwrap_err();
+    let err = fit(
+        &mut net,
+        &mut opt,
+        &SoftmaxCrossEntropy,
+        &data,
+        None,
+        &FitConfig::new(1, 0),
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("batch size"), "{err}");
 }

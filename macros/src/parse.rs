@@ -77,14 +77,18 @@ impl Parse for Network {
         }
         input.parse::<Token![:]>()?;
         if !input.peek(syn::token::Bracket) {
-            return Err(input.error("expected the input shape in brackets, e.g. `[784]` or `[1, 28, 28]`"));
+            return Err(
+                input.error("expected the input shape in brackets, e.g. `[784]` or `[1, 28, 28]`")
+            );
         }
         let dims;
         let bracket = bracketed!(dims in input);
-        let input_dims: Punctuated<Expr, Token![,]> = dims.parse_terminated(Expr::parse, Token![,])?;
+        let input_dims: Punctuated<Expr, Token![,]> =
+            dims.parse_terminated(Expr::parse, Token![,])?;
         let body;
         let brace = braced!(body in input);
-        let entries: Punctuated<Entry, Token![,]> = body.parse_terminated(Entry::parse, Token![,])?;
+        let entries: Punctuated<Entry, Token![,]> =
+            body.parse_terminated(Entry::parse, Token![,])?;
         Ok(Network {
             attrs,
             vis,
@@ -106,15 +110,19 @@ impl Parse for Entry {
         } else {
             None
         };
-        let kind: Ident = input
-            .parse()
-            .map_err(|e| syn::Error::new(e.span(), "expected a layer, e.g. `Dense(128)`, `Relu` or `name: Dense(10)`"))?;
+        let kind: Ident = input.parse().map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                "expected a layer, e.g. `Dense(128)`, `Relu` or `name: Dense(10)`",
+            )
+        })?;
         let (mut args, mut named, mut args_span) = (Vec::new(), Vec::new(), None);
         if input.peek(syn::token::Paren) {
             let content;
             let paren = parenthesized!(content in input);
             args_span = Some(paren.span.join());
-            let list: Punctuated<Expr, Token![,]> = content.parse_terminated(Expr::parse, Token![,])?;
+            let list: Punctuated<Expr, Token![,]> =
+                content.parse_terminated(Expr::parse, Token![,])?;
             for arg in list {
                 match arg {
                     // `key = value` parses as an assignment expression.
@@ -123,11 +131,19 @@ impl Parse for Entry {
                             let key = p.path.get_ident().cloned().expect("checked above");
                             named.push((key, *assign.right));
                         }
-                        other => return Err(syn::Error::new(other.span(), "expected an argument name before `=`")),
+                        other => {
+                            return Err(syn::Error::new(
+                                other.span(),
+                                "expected an argument name before `=`",
+                            ))
+                        }
                     },
                     positional => {
                         if !named.is_empty() {
-                            return Err(syn::Error::new(positional.span(), "positional arguments must come before named ones"));
+                            return Err(syn::Error::new(
+                                positional.span(),
+                                "positional arguments must come before named ones",
+                            ));
                         }
                         args.push(positional);
                     }

@@ -81,7 +81,10 @@ impl Shape {
     }
 
     pub fn text(&self) -> String {
-        format!("[{}]", self.0.iter().map(Dim::text).collect::<Vec<_>>().join(", "))
+        format!(
+            "[{}]",
+            self.0.iter().map(Dim::text).collect::<Vec<_>>().join(", ")
+        )
     }
 
     fn flat(&self) -> Option<&Dim> {
@@ -150,7 +153,16 @@ pub struct Plan {
 }
 
 const LAYERS: &[&str] = &[
-    "Dense", "Dropout", "Flatten", "Step", "Sigmoid", "Tanh", "Relu", "LeakyRelu", "Identity", "Softmax",
+    "Dense",
+    "Dropout",
+    "Flatten",
+    "Step",
+    "Sigmoid",
+    "Tanh",
+    "Relu",
+    "LeakyRelu",
+    "Identity",
+    "Softmax",
 ];
 
 /// Other frameworks' names for our layers.
@@ -197,20 +209,33 @@ fn expr_text(e: &Expr) -> String {
 /// rustc.
 fn dim(e: &Expr, what: &str, checks: &mut Vec<ConstCheck>) -> syn::Result<Dim> {
     match e {
-        Expr::Lit(ExprLit { lit: Lit::Int(i), .. }) => {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(i), ..
+        }) => {
             let n: u64 = i.base10_parse()?;
             if n == 0 {
-                return Err(syn::Error::new(i.span(), format!("{what} must be at least 1, found 0")));
+                return Err(syn::Error::new(
+                    i.span(),
+                    format!("{what} must be at least 1, found 0"),
+                ));
             }
             Ok(Dim::Known(n))
         }
         Expr::Lit(ExprLit { lit, .. }) => Err(syn::Error::new(
             lit.span(),
-            format!("{what} must be a whole number (an integer literal or a `const` item), found `{}`", expr_text(e)),
+            format!(
+                "{what} must be a whole number (an integer literal or a `const` item), found `{}`",
+                expr_text(e)
+            ),
         )),
-        Expr::Unary(ExprUnary { op: UnOp::Neg(_), .. }) => Err(syn::Error::new(
+        Expr::Unary(ExprUnary {
+            op: UnOp::Neg(_), ..
+        }) => Err(syn::Error::new(
             e.span(),
-            format!("{what} must be a positive whole number, found `{}`", expr_text(e)),
+            format!(
+                "{what} must be a positive whole number, found `{}`",
+                expr_text(e)
+            ),
         )),
         _ => {
             if let Expr::Path(p) = e {
@@ -235,9 +260,17 @@ fn dim(e: &Expr, what: &str, checks: &mut Vec<ConstCheck>) -> syn::Result<Dim> {
 /// A float literal, possibly negated, as its value.
 fn float_lit(e: &Expr) -> Option<f64> {
     match e {
-        Expr::Lit(ExprLit { lit: Lit::Float(f), .. }) => f.base10_parse().ok(),
-        Expr::Lit(ExprLit { lit: Lit::Int(i), .. }) => i.base10_parse::<u64>().ok().map(|v| v as f64),
-        Expr::Unary(ExprUnary { op: UnOp::Neg(_), expr, .. }) => float_lit(expr).map(|v| -v),
+        Expr::Lit(ExprLit {
+            lit: Lit::Float(f), ..
+        }) => f.base10_parse().ok(),
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(i), ..
+        }) => i.base10_parse::<u64>().ok().map(|v| v as f64),
+        Expr::Unary(ExprUnary {
+            op: UnOp::Neg(_),
+            expr,
+            ..
+        }) => float_lit(expr).map(|v| -v),
         _ => None,
     }
 }
@@ -246,11 +279,17 @@ fn float_lit(e: &Expr) -> Option<f64> {
 /// expression.
 fn float_arg(e: &Expr, what: &str) -> syn::Result<(Option<f64>, TokenStream)> {
     if let Some(v) = float_lit(e) {
-        return Ok((Some(v), Literal::f32_unsuffixed(v as f32).into_token_stream()));
+        return Ok((
+            Some(v),
+            Literal::f32_unsuffixed(v as f32).into_token_stream(),
+        ));
     }
     match e {
         Expr::Path(_) | Expr::Paren(_) | Expr::Binary(_) => Ok((None, quote!(((#e) as f32)))),
-        _ => Err(syn::Error::new(e.span(), format!("{what} must be a number, found `{}`", expr_text(e)))),
+        _ => Err(syn::Error::new(
+            e.span(),
+            format!("{what} must be a number, found `{}`", expr_text(e)),
+        )),
     }
 }
 
@@ -260,15 +299,27 @@ fn single_arg<'a>(entry: &'a Entry, key: &str, errors: &mut Errors) -> Option<&'
     let kind = &entry.kind;
     for (k, v) in &entry.named {
         if k != key {
-            errors.err(k.span(), format!("unknown argument `{k}` for {kind}; the only one is `{key}`"));
+            errors.err(
+                k.span(),
+                format!("unknown argument `{k}` for {kind}; the only one is `{key}`"),
+            );
         } else if !entry.args.is_empty() {
             errors.err(v.span(), format!("{kind}'s `{key}` is given twice"));
         }
     }
     if entry.args.len() > 1 {
-        errors.err(entry.args[1].span(), format!("{kind} takes one argument ({key}), found {}", entry.args.len()));
+        errors.err(
+            entry.args[1].span(),
+            format!(
+                "{kind} takes one argument ({key}), found {}",
+                entry.args.len()
+            ),
+        );
     }
-    entry.args.first().or_else(|| entry.named.iter().find(|(k, _)| k == key).map(|(_, v)| v))
+    entry
+        .args
+        .first()
+        .or_else(|| entry.named.iter().find(|(k, _)| k == key).map(|(_, v)| v))
 }
 
 fn no_args(entry: &Entry, errors: &mut Errors) {
@@ -287,20 +338,39 @@ fn feeds_relu(entries: &[Entry], i: usize) -> bool {
         .is_some_and(|e| e.kind == "Relu" || e.kind == "LeakyRelu")
 }
 
-fn dense(entries: &[Entry], i: usize, input: &Shape, errors: &mut Errors, checks: &mut Vec<ConstCheck>) -> Option<(Kind, Shape, String)> {
+fn dense(
+    entries: &[Entry],
+    i: usize,
+    input: &Shape,
+    errors: &mut Errors,
+    checks: &mut Vec<ConstCheck>,
+) -> Option<(Kind, Shape, String)> {
     let entry = &entries[i];
     let mut bias = true;
-    let mut init = if feeds_relu(entries, i) { "HeNormal" } else { "GlorotUniform" };
+    let mut init = if feeds_relu(entries, i) {
+        "HeNormal"
+    } else {
+        "GlorotUniform"
+    };
     for (k, v) in &entry.named {
         match k.to_string().as_str() {
             "bias" => match v {
-                Expr::Lit(ExprLit { lit: Lit::Bool(b), .. }) => bias = b.value,
+                Expr::Lit(ExprLit {
+                    lit: Lit::Bool(b), ..
+                }) => bias = b.value,
                 _ => errors.err(v.span(), "`bias` must be `true` or `false`"),
             },
             "init" => match v {
-                Expr::Path(p) if p.path.get_ident().is_some_and(|id| INITS.iter().any(|(n, _)| id == n)) => {
+                Expr::Path(p)
+                    if p.path
+                        .get_ident()
+                        .is_some_and(|id| INITS.iter().any(|(n, _)| id == n)) =>
+                {
                     let id = p.path.get_ident().map(Ident::to_string).unwrap_or_default();
-                    init = INITS.iter().find(|(n, _)| *n == id).map_or(init, |(_, v)| v);
+                    init = INITS
+                        .iter()
+                        .find(|(n, _)| *n == id)
+                        .map_or(init, |(_, v)| v);
                 }
                 _ => errors.err(
                     v.span(),
@@ -311,7 +381,10 @@ fn dense(entries: &[Entry], i: usize, input: &Shape, errors: &mut Errors, checks
                     ),
                 ),
             },
-            _ => errors.err(k.span(), format!("unknown argument `{k}` for Dense; expected `bias` or `init`")),
+            _ => errors.err(
+                k.span(),
+                format!("unknown argument `{k}` for Dense; expected `bias` or `init`"),
+            ),
         }
     }
     let out = match entry.args.as_slice() {
@@ -343,7 +416,10 @@ fn dense(entries: &[Entry], i: usize, input: &Shape, errors: &mut Errors, checks
     if input.flat().is_none() {
         errors.err(
             entry.kind.span(),
-            format!("Dense expects a flat input but gets {}; add `Flatten` before it", input.text()),
+            format!(
+                "Dense expects a flat input but gets {}; add `Flatten` before it",
+                input.text()
+            ),
         );
         return None;
     }
@@ -352,12 +428,26 @@ fn dense(entries: &[Entry], i: usize, input: &Shape, errors: &mut Errors, checks
         display = format!("Dense({}, bias = false)", out.text());
     }
     let init = Ident::new(init, Span::call_site());
-    Some((Kind::Dense { out: out.clone(), bias, init }, Shape(vec![out]), display))
+    Some((
+        Kind::Dense {
+            out: out.clone(),
+            bias,
+            init,
+        },
+        Shape(vec![out]),
+        display,
+    ))
 }
 
 /// Check one entry and infer its output shape. `None` when the entry is in
 /// error (the error is in `errors`), which stops shape inference.
-fn layer(entries: &[Entry], i: usize, input: &Shape, errors: &mut Errors, checks: &mut Vec<ConstCheck>) -> Option<(Kind, Shape, String)> {
+fn layer(
+    entries: &[Entry],
+    i: usize,
+    input: &Shape,
+    errors: &mut Errors,
+    checks: &mut Vec<ConstCheck>,
+) -> Option<(Kind, Shape, String)> {
     let entry = &entries[i];
     let name = entry.kind.to_string();
     let same = |kind: Kind, display: String| Some((kind, input.clone(), display));
@@ -410,7 +500,10 @@ fn layer(entries: &[Entry], i: usize, input: &Shape, errors: &mut Errors, checks
             match float_arg(e, "Dropout's probability") {
                 Ok((Some(p), tokens)) => {
                     if !(0.0..1.0).contains(&p) {
-                        errors.err(e.span(), format!("Dropout's probability must be in [0, 1), found {p}"));
+                        errors.err(
+                            e.span(),
+                            format!("Dropout's probability must be in [0, 1), found {p}"),
+                        );
                         return None;
                     }
                     same(Kind::Dropout { p: tokens }, format!("Dropout({p})"))
@@ -418,10 +511,16 @@ fn layer(entries: &[Entry], i: usize, input: &Shape, errors: &mut Errors, checks
                 Ok((None, tokens)) => {
                     checks.push(ConstCheck {
                         cond: quote!(#tokens >= 0.0 && #tokens < 1.0),
-                        message: format!("Dropout's probability `{}` must be in [0, 1)", expr_text(e)),
+                        message: format!(
+                            "Dropout's probability `{}` must be in [0, 1)",
+                            expr_text(e)
+                        ),
                         span: e.span(),
                     });
-                    same(Kind::Dropout { p: tokens }, format!("Dropout({})", expr_text(e)))
+                    same(
+                        Kind::Dropout { p: tokens },
+                        format!("Dropout({})", expr_text(e)),
+                    )
                 }
                 Err(err) => {
                     errors.push(err);
@@ -438,8 +537,18 @@ fn layer(entries: &[Entry], i: usize, input: &Shape, errors: &mut Errors, checks
                 .iter()
                 .find(|(alias, _)| *alias == name)
                 .map(|(_, ours)| *ours)
-                .or_else(|| LAYERS.iter().copied().find(|l| l.eq_ignore_ascii_case(&name)))
-                .or_else(|| LAYERS.iter().copied().find(|l| edit_distance(l, &name) <= 2));
+                .or_else(|| {
+                    LAYERS
+                        .iter()
+                        .copied()
+                        .find(|l| l.eq_ignore_ascii_case(&name))
+                })
+                .or_else(|| {
+                    LAYERS
+                        .iter()
+                        .copied()
+                        .find(|l| edit_distance(l, &name) <= 2)
+                });
             let hint = match suggestion {
                 Some(s) => format!("; did you mean `{s}`?"),
                 None => format!("; expected one of {}", LAYERS.join(", ")),
@@ -490,7 +599,10 @@ pub fn analyze(net: Network) -> syn::Result<Plan> {
     if net.entries.is_empty() {
         errors.err(
             net.body_span,
-            format!("`{}` has no layers; add at least one, e.g. `{{ Dense(10) }}`", net.name),
+            format!(
+                "`{}` has no layers; add at least one, e.g. `{{ Dense(10) }}`",
+                net.name
+            ),
         );
     }
     if let Some(e) = errors.0.take() {
@@ -511,7 +623,10 @@ pub fn analyze(net: Network) -> syn::Result<Plan> {
                 format!("the name `{field}` clashes with the field `network!` gives the unnamed layer at that index; pick another name")
             };
             let mut e = syn::Error::new(if named { span } else { *first }, msg);
-            e.combine(syn::Error::new(if named { *first } else { span }, format!("`{field}` first used here")));
+            e.combine(syn::Error::new(
+                if named { *first } else { span },
+                format!("`{field}` first used here"),
+            ));
             errors.push(e);
         } else {
             seen.push((field, span, named));
@@ -522,12 +637,18 @@ pub fn analyze(net: Network) -> syn::Result<Plan> {
     let mut shape = input.clone();
     let mut layers = Vec::new();
     for (i, entry) in net.entries.iter().enumerate() {
-        let Some((kind, output, display)) = layer(&net.entries, i, &shape, &mut errors, &mut checks) else {
+        let Some((kind, output, display)) =
+            layer(&net.entries, i, &shape, &mut errors, &mut checks)
+        else {
             break;
         };
         let (field, torch_name, named) = match &entry.name {
             Some(n) => (n.clone(), n.to_string(), true),
-            None => (Ident::new(&format!("layer{i}"), entry.kind.span()), i.to_string(), false),
+            None => (
+                Ident::new(&format!("layer{i}"), entry.kind.span()),
+                i.to_string(),
+                false,
+            ),
         };
         layers.push(Layer {
             field,

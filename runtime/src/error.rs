@@ -27,7 +27,9 @@ pub enum Error {
     },
 
     /// A parameter was given values of the wrong length.
-    #[error("parameter `{name}` has shape {shape:?} ({expected} values) but {got} values were given")]
+    #[error(
+        "parameter `{name}` has shape {shape:?} ({expected} values) but {got} values were given"
+    )]
     ParamLength {
         name: String,
         shape: Vec<usize>,
@@ -52,7 +54,9 @@ pub enum Error {
     InvalidConfig { what: &'static str, why: String },
 
     /// A safetensors file lacks a tensor that the network needs.
-    #[error("{path}: tensor `{name}` (shape {shape:?}) is missing from the file; it holds: {found}")]
+    #[error(
+        "{path}: tensor `{name}` (shape {shape:?}) is missing from the file; it holds: {found}"
+    )]
     MissingTensor {
         path: String,
         name: String,

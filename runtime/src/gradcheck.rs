@@ -53,7 +53,12 @@ impl GradCheck {
 }
 
 /// Weighted sum of the layer's training output, in f64.
-fn objective<B: Backend, L: Layer<B>>(layer: &L, x: &Tensor<B, L::Input>, w: &[f32], seed: u64) -> Result<f64> {
+fn objective<B: Backend, L: Layer<B>>(
+    layer: &L,
+    x: &Tensor<B, L::Input>,
+    w: &[f32],
+    seed: u64,
+) -> Result<f64> {
     let (y, _) = layer.forward_train(x, &mut TrainCtx::new(seed))?;
     let y = y.to_vec()?;
     Ok(y.iter().zip(w).map(|(a, b)| *a as f64 * *b as f64).sum())
@@ -62,7 +67,12 @@ fn objective<B: Backend, L: Layer<B>>(layer: &L, x: &Tensor<B, L::Input>, w: &[f
 /// Check every parameter and input gradient of `layer` at `x` with step
 /// `eps`. Training-mode randomness (dropout) is fixed by `seed`, so every
 /// evaluation sees the same mask.
-pub fn check_layer<B: Backend, L: Layer<B>>(layer: &mut L, x: &Tensor<B, L::Input>, eps: f32, seed: u64) -> Result<GradCheck> {
+pub fn check_layer<B: Backend, L: Layer<B>>(
+    layer: &mut L,
+    x: &Tensor<B, L::Input>,
+    eps: f32,
+    seed: u64,
+) -> Result<GradCheck> {
     let dev = x.device().clone();
     let n_out = x.batch() * <L::Output as Shape>::SIZE;
     let mut rng = Rng::new(seed);
@@ -87,14 +97,19 @@ pub fn check_layer<B: Backend, L: Layer<B>>(layer: &mut L, x: &Tensor<B, L::Inpu
     let mut report = GradCheck::new();
     // Parameters, one value at a time.
     for (k, (name, grad)) in names.iter().zip(&analytic).enumerate() {
-        for i in 0..grad.len() {
+        for (i, &g) in grad.iter().enumerate() {
             let mut values = [0.0f64; 2];
             for (slot, sign) in values.iter_mut().zip([1.0f32, -1.0]) {
                 nudge(layer, k, i, sign * eps)?;
                 *slot = objective(layer, x, &w, seed)?;
                 nudge(layer, k, i, -sign * eps)?;
             }
-            report.compare(name, i, grad[i], ((values[0] - values[1]) / (2.0 * eps as f64)) as f32);
+            report.compare(
+                name,
+                i,
+                g,
+                ((values[0] - values[1]) / (2.0 * eps as f64)) as f32,
+            );
         }
     }
     // Inputs.
@@ -107,7 +122,12 @@ pub fn check_layer<B: Backend, L: Layer<B>>(layer: &mut L, x: &Tensor<B, L::Inpu
             *slot = objective(layer, &Tensor::from_slice(&dev, &xv)?, &w, seed)?;
         }
         xv[i] = orig;
-        report.compare("input", i, dx[i], ((values[0] - values[1]) / (2.0 * eps as f64)) as f32);
+        report.compare(
+            "input",
+            i,
+            dx[i],
+            ((values[0] - values[1]) / (2.0 * eps as f64)) as f32,
+        );
     }
     Ok(report)
 }
@@ -145,7 +165,12 @@ pub fn check_loss<B: Backend, S: Shape, L: Loss<S>>(
         p[i] = orig - eps;
         let minus = loss.value(&Tensor::from_slice(&dev, &p)?, target)? as f64;
         p[i] = orig;
-        report.compare("pred", i, grad[i], ((plus - minus) / (2.0 * eps as f64)) as f32);
+        report.compare(
+            "pred",
+            i,
+            grad[i],
+            ((plus - minus) / (2.0 * eps as f64)) as f32,
+        );
     }
     Ok(report)
 }

@@ -44,7 +44,8 @@ fn normal(rng: &mut Rng, std: f32, out: &mut [f32]) {
 }
 
 fn uniform(rng: &mut Rng, limit: f32, out: &mut [f32]) {
-    out.iter_mut().for_each(|v| *v = rng.uniform_in(-limit, limit));
+    out.iter_mut()
+        .for_each(|v| *v = rng.uniform_in(-limit, limit));
 }
 
 #[cfg(test)]

@@ -25,11 +25,23 @@ pub trait Loss<S: Shape>: Send + Sync {
     fn has_accuracy(&self) -> bool;
 
     /// The batch-mean loss.
-    fn value<B: Backend>(&self, pred: &Tensor<B, S>, target: &Tensor<B, Self::Target>) -> Result<f32> {
+    fn value<B: Backend>(
+        &self,
+        pred: &Tensor<B, S>,
+        target: &Tensor<B, Self::Target>,
+    ) -> Result<f32> {
         check_batch(pred, target)?;
         let dev = pred.device();
         let mut sum = dev.zeros(1)?;
-        dev.loss(self.kind(), pred.batch(), S::SIZE, pred.buf(), target.buf(), None, &mut sum)?;
+        dev.loss(
+            self.kind(),
+            pred.batch(),
+            S::SIZE,
+            pred.buf(),
+            target.buf(),
+            None,
+            &mut sum,
+        )?;
         Ok(dev.read(&sum)?[0] / pred.batch() as f32)
     }
 
@@ -43,12 +55,23 @@ pub trait Loss<S: Shape>: Send + Sync {
         let dev = pred.device();
         let mut sum = dev.zeros(1)?;
         let mut grad = pred.zeros_like_batch()?;
-        dev.loss(self.kind(), pred.batch(), S::SIZE, pred.buf(), target.buf(), Some(grad.buf_mut()), &mut sum)?;
+        dev.loss(
+            self.kind(),
+            pred.batch(),
+            S::SIZE,
+            pred.buf(),
+            target.buf(),
+            Some(grad.buf_mut()),
+            &mut sum,
+        )?;
         Ok((dev.read(&sum)?[0] / pred.batch() as f32, grad))
     }
 }
 
-pub(crate) fn check_batch<B: Backend, S: Shape, T: Shape>(pred: &Tensor<B, S>, target: &Tensor<B, T>) -> Result<()> {
+pub(crate) fn check_batch<B: Backend, S: Shape, T: Shape>(
+    pred: &Tensor<B, S>,
+    target: &Tensor<B, T>,
+) -> Result<()> {
     if pred.batch() != target.batch() {
         return Err(Error::BatchMismatch {
             op: "loss (predictions vs targets)",

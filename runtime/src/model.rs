@@ -40,7 +40,13 @@ pub trait Model<B: Backend>: Layer<B> + Sized {
             .map(|row| {
                 row.iter()
                     .enumerate()
-                    .fold((0, f32::NEG_INFINITY), |best, (i, &v)| if v > best.1 { (i, v) } else { best })
+                    .fold((0, f32::NEG_INFINITY), |best, (i, &v)| {
+                        if v > best.1 {
+                            (i, v)
+                        } else {
+                            best
+                        }
+                    })
                     .0
             })
             .collect())
@@ -97,19 +103,54 @@ impl fmt::Display for Summary {
         let cells: Vec<[String; 3]> = self
             .rows
             .iter()
-            .map(|r| [format!("{} ({})", r.name, r.layer), dims(&r.output), thousands(r.params)])
+            .map(|r| {
+                [
+                    format!("{} ({})", r.name, r.layer),
+                    dims(&r.output),
+                    thousands(r.params),
+                ]
+            })
             .collect();
-        let head = ["Layer (type)".to_string(), "Output shape".to_string(), "Params".to_string()];
+        let head = [
+            "Layer (type)".to_string(),
+            "Output shape".to_string(),
+            "Params".to_string(),
+        ];
         let w: Vec<usize> = (0..3)
-            .map(|c| cells.iter().chain([&head]).map(|r| r[c].chars().count()).max().unwrap_or(0))
+            .map(|c| {
+                cells
+                    .iter()
+                    .chain([&head])
+                    .map(|r| r[c].chars().count())
+                    .max()
+                    .unwrap_or(0)
+            })
             .collect();
         let width = w[0] + w[1] + w[2] + 4;
         writeln!(f, "Model: {} (input {})", self.name, dims(&self.input))?;
         writeln!(f, "{}", "-".repeat(width))?;
-        writeln!(f, "{:<a$}  {:<b$}  {:>c$}", head[0], head[1], head[2], a = w[0], b = w[1], c = w[2])?;
+        writeln!(
+            f,
+            "{:<a$}  {:<b$}  {:>c$}",
+            head[0],
+            head[1],
+            head[2],
+            a = w[0],
+            b = w[1],
+            c = w[2]
+        )?;
         writeln!(f, "{}", "=".repeat(width))?;
         for r in &cells {
-            writeln!(f, "{:<a$}  {:<b$}  {:>c$}", r[0], r[1], r[2], a = w[0], b = w[1], c = w[2])?;
+            writeln!(
+                f,
+                "{:<a$}  {:<b$}  {:>c$}",
+                r[0],
+                r[1],
+                r[2],
+                a = w[0],
+                b = w[1],
+                c = w[2]
+            )?;
         }
         writeln!(f, "{}", "=".repeat(width))?;
         write!(f, "Total params: {}", thousands(self.total_params()))
@@ -126,12 +167,25 @@ mod tests {
             name: "Mlp".into(),
             input: vec![784],
             rows: vec![
-                SummaryRow { name: "fc1".into(), layer: "Dense(128)".into(), output: vec![128], params: 100_480 },
-                SummaryRow { name: "1".into(), layer: "Relu".into(), output: vec![128], params: 0 },
+                SummaryRow {
+                    name: "fc1".into(),
+                    layer: "Dense(128)".into(),
+                    output: vec![128],
+                    params: 100_480,
+                },
+                SummaryRow {
+                    name: "1".into(),
+                    layer: "Relu".into(),
+                    output: vec![128],
+                    params: 0,
+                },
             ],
         };
         let text = s.to_string();
-        assert!(text.contains("fc1 (Dense(128))  [128]         100,480"), "{text}");
+        assert!(
+            text.contains("fc1 (Dense(128))  [128]         100,480"),
+            "{text}"
+        );
         assert!(text.ends_with("Total params: 100,480"), "{text}");
     }
 }

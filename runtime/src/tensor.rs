@@ -207,14 +207,19 @@ mod tests {
     #[test]
     fn length_must_be_whole_samples() {
         let err = Tensor::<Cpu, Rank1<3>>::from_vec(&Cpu, vec![0.0; 4]).unwrap_err();
-        assert!(err.to_string().contains("expected a non-zero multiple of 3"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("expected a non-zero multiple of 3"),
+            "{err}"
+        );
         assert!(Tensor::<Cpu, Rank1<3>>::from_vec(&Cpu, vec![]).is_err());
         assert!(Tensor::<Cpu, Rank1<3>>::zeros(&Cpu, 0).is_err());
     }
 
     #[test]
     fn reshape_keeps_values() {
-        let x = Tensor::<Cpu, Rank3<1, 2, 2>>::from_vec(&Cpu, (0..8).map(|v| v as f32).collect()).unwrap();
+        let x = Tensor::<Cpu, Rank3<1, 2, 2>>::from_vec(&Cpu, (0..8).map(|v| v as f32).collect())
+            .unwrap();
         let y: Tensor<Cpu, Rank1<4>> = x.reshape();
         assert_eq!(y.batch(), 2);
         assert_eq!(y.sample(1), &[4.0, 5.0, 6.0, 7.0]);

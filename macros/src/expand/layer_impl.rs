@@ -16,7 +16,16 @@ pub fn expand(plan: &Plan) -> TokenStream {
 
     // Inference: x -> x1 -> ... -> xn.
     let xs: Vec<_> = (1..=n).map(|i| format_ident!("x{}", i)).collect();
-    let x_in: Vec<TokenStream> = (0..n).map(|i| if i == 0 { quote!(x) } else { let p = &xs[i - 1]; quote!(&#p) }).collect();
+    let x_in: Vec<TokenStream> = (0..n)
+        .map(|i| {
+            if i == 0 {
+                quote!(x)
+            } else {
+                let p = &xs[i - 1];
+                quote!(&#p)
+            }
+        })
+        .collect();
     let last_x = &xs[n - 1];
 
     // Training: a1..a(n-1) are kept in the cache; the last output is returned.
@@ -24,7 +33,16 @@ pub fn expand(plan: &Plan) -> TokenStream {
     let caches: Vec<_> = (0..n).map(|i| format_ident!("c{}", i)).collect();
     let kept = &outs[..n - 1];
     let last_a = &outs[n - 1];
-    let a_in: Vec<TokenStream> = (0..n).map(|i| if i == 0 { quote!(x) } else { let p = &outs[i - 1]; quote!(&#p) }).collect();
+    let a_in: Vec<TokenStream> = (0..n)
+        .map(|i| {
+            if i == 0 {
+                quote!(x)
+            } else {
+                let p = &outs[i - 1];
+                quote!(&#p)
+            }
+        })
+        .collect();
 
     // Backward, last layer first: each gets its input, output, output
     // gradient and cache from what the forward kept.
@@ -46,7 +64,11 @@ pub fn expand(plan: &Plan) -> TokenStream {
     };
     let backward = backward_steps(false);
     let backward_params = backward_steps(true);
-    let prefixes: Vec<String> = plan.layers.iter().map(|l| format!("{}.", l.torch_name)).collect();
+    let prefixes: Vec<String> = plan
+        .layers
+        .iter()
+        .map(|l| format!("{}.", l.torch_name))
+        .collect();
 
     quote! {
         impl<B: ::staticnn::Backend> ::staticnn::Layer<B> for #name<B> {

@@ -49,7 +49,12 @@ pub fn load_inputs<X: Shape>(path: impl AsRef<Path>, opts: CsvOptions) -> Result
     Ok(parse(path.as_ref(), X::SIZE, 0, opts)?.0)
 }
 
-fn parse(path: &Path, n_features: usize, n_targets: usize, opts: CsvOptions) -> Result<(Vec<f32>, Vec<f32>)> {
+fn parse(
+    path: &Path,
+    n_features: usize,
+    n_targets: usize,
+    opts: CsvOptions,
+) -> Result<(Vec<f32>, Vec<f32>)> {
     let bytes = read_maybe_gz(path)?;
     let bad = |line: usize, why: String| Error::BadData {
         path: path.display().to_string(),
@@ -66,16 +71,21 @@ fn parse(path: &Path, n_features: usize, n_targets: usize, opts: CsvOptions) -> 
         }
         row.clear();
         for (col, field) in line.split(',').enumerate() {
-            let v: f32 = field
-                .trim()
-                .parse()
-                .map_err(|_| bad(i + 1, format!("column {} is `{}`, not a number", col + 1, field.trim())))?;
+            let v: f32 = field.trim().parse().map_err(|_| {
+                bad(
+                    i + 1,
+                    format!("column {} is `{}`, not a number", col + 1, field.trim()),
+                )
+            })?;
             row.push(v);
         }
         if row.len() != width {
             return Err(bad(
                 i + 1,
-                format!("{} columns, expected {width} ({n_features} features and {n_targets} targets)", row.len()),
+                format!(
+                    "{} columns, expected {width} ({n_features} features and {n_targets} targets)",
+                    row.len()
+                ),
             ));
         }
         let (features, targets) = match opts.targets {
@@ -104,22 +114,35 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("d.csv");
         std::fs::write(&p, "a,b,label\n1,2,0\n\n3,4,1\n").unwrap();
-        let opts = CsvOptions { header: true, ..Default::default() };
+        let opts = CsvOptions {
+            header: true,
+            ..Default::default()
+        };
         let d = load::<Rank1<2>, ClassIndex>(&p, opts).unwrap();
         assert_eq!(d.inputs(), &[1.0, 2.0, 3.0, 4.0]);
         assert_eq!(d.targets(), &[0.0, 1.0]);
 
         std::fs::write(&p, "1,2,0\n3,x,1\n").unwrap();
-        let err = load::<Rank1<2>, ClassIndex>(&p, CsvOptions::default()).unwrap_err().to_string();
+        let err = load::<Rank1<2>, ClassIndex>(&p, CsvOptions::default())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("line 2: column 2 is `x`"), "{err}");
 
         std::fs::write(&p, "1,2,0\n3,1\n").unwrap();
-        let err = load::<Rank1<2>, ClassIndex>(&p, CsvOptions::default()).unwrap_err().to_string();
+        let err = load::<Rank1<2>, ClassIndex>(&p, CsvOptions::default())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("line 2: 2 columns, expected 3"), "{err}");
 
         std::fs::write(&p, "1,2,0\n3,1,1\n").unwrap();
-        assert_eq!(load_inputs::<Rank1<3>>(&p, CsvOptions::default()).unwrap(), vec![1.0, 2.0, 0.0, 3.0, 1.0, 1.0]);
-        let opts = CsvOptions { targets: TargetColumns::First, ..Default::default() };
+        assert_eq!(
+            load_inputs::<Rank1<3>>(&p, CsvOptions::default()).unwrap(),
+            vec![1.0, 2.0, 0.0, 3.0, 1.0, 1.0]
+        );
+        let opts = CsvOptions {
+            targets: TargetColumns::First,
+            ..Default::default()
+        };
         std::fs::write(&p, "5,1,2\n").unwrap();
         let d = load::<Rank1<2>, ClassIndex>(&p, opts).unwrap();
         assert_eq!((d.inputs(), d.targets()), (&[1.0, 2.0][..], &[5.0][..]));

@@ -28,7 +28,11 @@ fn be_u32(bytes: &[u8], at: usize) -> u32 {
 
 /// Parse an IDX3 image file: returns `(count, rows, cols, pixels)`.
 pub fn parse_images(path: &Path, bytes: &[u8]) -> Result<(usize, usize, usize, Vec<u8>)> {
-    let magic = if bytes.len() >= 4 { be_u32(bytes, 0) } else { 0 };
+    let magic = if bytes.len() >= 4 {
+        be_u32(bytes, 0)
+    } else {
+        0
+    };
     if magic != IMAGES_MAGIC {
         return Err(bad(
             path,
@@ -36,9 +40,19 @@ pub fn parse_images(path: &Path, bytes: &[u8]) -> Result<(usize, usize, usize, V
         ));
     }
     if bytes.len() < 16 {
-        return Err(bad(path, format!("{} bytes is too short for an IDX image header (16 bytes)", bytes.len())));
+        return Err(bad(
+            path,
+            format!(
+                "{} bytes is too short for an IDX image header (16 bytes)",
+                bytes.len()
+            ),
+        ));
     }
-    let (n, rows, cols) = (be_u32(bytes, 4) as usize, be_u32(bytes, 8) as usize, be_u32(bytes, 12) as usize);
+    let (n, rows, cols) = (
+        be_u32(bytes, 4) as usize,
+        be_u32(bytes, 8) as usize,
+        be_u32(bytes, 12) as usize,
+    );
     let want = n
         .checked_mul(rows)
         .and_then(|v| v.checked_mul(cols))
@@ -55,7 +69,11 @@ pub fn parse_images(path: &Path, bytes: &[u8]) -> Result<(usize, usize, usize, V
 
 /// Parse an IDX1 label file.
 pub fn parse_labels(path: &Path, bytes: &[u8]) -> Result<Vec<u8>> {
-    let magic = if bytes.len() >= 4 { be_u32(bytes, 0) } else { 0 };
+    let magic = if bytes.len() >= 4 {
+        be_u32(bytes, 0)
+    } else {
+        0
+    };
     if magic != LABELS_MAGIC {
         return Err(bad(
             path,
@@ -63,15 +81,30 @@ pub fn parse_labels(path: &Path, bytes: &[u8]) -> Result<Vec<u8>> {
         ));
     }
     if bytes.len() < 8 {
-        return Err(bad(path, format!("{} bytes is too short for an IDX label header (8 bytes)", bytes.len())));
+        return Err(bad(
+            path,
+            format!(
+                "{} bytes is too short for an IDX label header (8 bytes)",
+                bytes.len()
+            ),
+        ));
     }
     let n = be_u32(bytes, 4) as usize;
     let body = &bytes[8..];
     if body.len() != n {
-        return Err(bad(path, format!("header announces {n} labels but the file holds {} (truncated?)", body.len())));
+        return Err(bad(
+            path,
+            format!(
+                "header announces {n} labels but the file holds {} (truncated?)",
+                body.len()
+            ),
+        ));
     }
     if let Some(pos) = body.iter().position(|&l| l > 9) {
-        return Err(bad(path, format!("label {} at index {pos} is not a digit 0-9", body[pos])));
+        return Err(bad(
+            path,
+            format!("label {} at index {pos} is not a digit 0-9", body[pos]),
+        ));
     }
     Ok(body.to_vec())
 }
@@ -79,18 +112,33 @@ pub fn parse_labels(path: &Path, bytes: &[u8]) -> Result<Vec<u8>> {
 /// Load an image file and its label file (each plain or `.gz`). Pixels are
 /// scaled to `[0, 1]`; `X` must hold one image (`Rank1<784>` or
 /// `Rank3<1, 28, 28>` for MNIST).
-pub fn load<X: Shape>(images: impl AsRef<Path>, labels: impl AsRef<Path>) -> Result<Dataset<X, ClassIndex>> {
+pub fn load<X: Shape>(
+    images: impl AsRef<Path>,
+    labels: impl AsRef<Path>,
+) -> Result<Dataset<X, ClassIndex>> {
     let (images, labels) = (images.as_ref(), labels.as_ref());
     let (n, rows, cols, pixels) = parse_images(images, &read_maybe_gz(images)?)?;
     if rows * cols != X::SIZE {
         return Err(bad(
             images,
-            format!("images are {rows}x{cols} = {} values but the network input {:?} holds {}", rows * cols, X::DIMS, X::SIZE),
+            format!(
+                "images are {rows}x{cols} = {} values but the network input {:?} holds {}",
+                rows * cols,
+                X::DIMS,
+                X::SIZE
+            ),
         ));
     }
     let labels_v = parse_labels(labels, &read_maybe_gz(labels)?)?;
     if labels_v.len() != n {
-        return Err(bad(labels, format!("{} labels for {n} images in {}", labels_v.len(), images.display())));
+        return Err(bad(
+            labels,
+            format!(
+                "{} labels for {n} images in {}",
+                labels_v.len(),
+                images.display()
+            ),
+        ));
     }
     let x = pixels.iter().map(|&p| p as f32 / 255.0).collect();
     let y = labels_v.iter().map(|&l| l as f32).collect();
@@ -107,7 +155,13 @@ fn find(dir: &Path, names: &[&str]) -> Result<PathBuf> {
             }
         }
     }
-    Err(bad(dir, format!("no {} (or .gz) in this directory; download MNIST's four IDX files into it", names[0])))
+    Err(bad(
+        dir,
+        format!(
+            "no {} (or .gz) in this directory; download MNIST's four IDX files into it",
+            names[0]
+        ),
+    ))
 }
 
 /// Load the standard MNIST training and test sets from a directory holding
@@ -115,7 +169,9 @@ fn find(dir: &Path, names: &[&str]) -> Result<PathBuf> {
 /// `t10k-images-idx3-ubyte` and `t10k-labels-idx1-ubyte` (each optionally
 /// `.gz`; the dotted `train-images.idx3-ubyte` spelling also works).
 #[allow(clippy::type_complexity)]
-pub fn load_dir<X: Shape>(dir: impl AsRef<Path>) -> Result<(Dataset<X, ClassIndex>, Dataset<X, ClassIndex>)> {
+pub fn load_dir<X: Shape>(
+    dir: impl AsRef<Path>,
+) -> Result<(Dataset<X, ClassIndex>, Dataset<X, ClassIndex>)> {
     let dir = dir.as_ref();
     let train = load(
         find(dir, &["train-images-idx3-ubyte", "train-images.idx3-ubyte"])?,
@@ -129,7 +185,14 @@ pub fn load_dir<X: Shape>(dir: impl AsRef<Path>) -> Result<(Dataset<X, ClassInde
 }
 
 /// Encode images and labels as IDX files (for tests and for exporting).
-pub fn write_idx(images: &Path, labels: &Path, rows: usize, cols: usize, pixels: &[u8], label_values: &[u8]) -> Result<()> {
+pub fn write_idx(
+    images: &Path,
+    labels: &Path,
+    rows: usize,
+    cols: usize,
+    pixels: &[u8],
+    label_values: &[u8],
+) -> Result<()> {
     let n = label_values.len();
     let mut img = Vec::with_capacity(16 + pixels.len());
     for v in [IMAGES_MAGIC, n as u32, rows as u32, cols as u32] {
@@ -168,7 +231,10 @@ mod tests {
         assert!((d.inputs()[1] - 20.0 / 255.0).abs() < 1e-6);
 
         let gz = dir.path().join("img.gz");
-        let mut enc = flate2::write::GzEncoder::new(std::fs::File::create(&gz).unwrap(), flate2::Compression::fast());
+        let mut enc = flate2::write::GzEncoder::new(
+            std::fs::File::create(&gz).unwrap(),
+            flate2::Compression::fast(),
+        );
         enc.write_all(&std::fs::read(&i).unwrap()).unwrap();
         enc.finish().unwrap();
         assert_eq!(load::<Rank1<4>>(&gz, &l).unwrap().inputs(), d.inputs());
@@ -191,7 +257,10 @@ mod tests {
         let err = load::<Rank1<784>>(&i, &l).unwrap_err().to_string();
         assert!(err.contains("2x2"), "{err}");
         // Missing file.
-        assert!(matches!(load::<Rank1<4>>(dir.path().join("nope"), &l), Err(Error::Io { .. })));
+        assert!(matches!(
+            load::<Rank1<4>>(dir.path().join("nope"), &l),
+            Err(Error::Io { .. })
+        ));
         // Garbage gzip.
         std::fs::write(&i, [0x1f, 0x8b, 1, 2, 3]).unwrap();
         assert!(load::<Rank1<4>>(&i, &l).is_err());

@@ -28,7 +28,10 @@ impl<X: Shape, Y: Shape> Dataset<X, Y> {
     /// A dataset from inputs and targets stored sample after sample. The
     /// two must hold the same number of whole samples.
     pub fn new(x: Vec<f32>, y: Vec<f32>) -> Result<Self> {
-        if x.len() % X::SIZE != 0 || y.len() % Y::SIZE.max(1) != 0 || x.len() / X::SIZE != y.len() / Y::SIZE.max(1) {
+        if x.len() % X::SIZE != 0
+            || y.len() % Y::SIZE.max(1) != 0
+            || x.len() / X::SIZE != y.len() / Y::SIZE.max(1)
+        {
             return Err(Error::config(
                 "dataset",
                 format!(
@@ -104,7 +107,10 @@ impl<X: Shape, Y: Shape> Dataset<X, Y> {
     /// validation set: returns `(train, validation)`.
     pub fn split(&self, fraction: f32, seed: u64) -> Result<(Dataset<X, Y>, Dataset<X, Y>)> {
         if !(0.0..1.0).contains(&fraction) {
-            return Err(Error::config("validation fraction", format!("{fraction} is not in [0, 1)")));
+            return Err(Error::config(
+                "validation fraction",
+                format!("{fraction} is not in [0, 1)"),
+            ));
         }
         let mut order: Vec<usize> = (0..self.len()).collect();
         Rng::new(seed).shuffle(&mut order);
@@ -130,7 +136,10 @@ impl<X: Shape, Y: Shape> Dataset<X, Y> {
 
     /// The whole dataset as one batch of tensors.
     pub fn to_tensors<B: Device>(&self, dev: &B) -> Result<(Tensor<B, X>, Tensor<B, Y>)> {
-        Ok((Tensor::from_slice(dev, &self.x)?, Tensor::from_slice(dev, &self.y)?))
+        Ok((
+            Tensor::from_slice(dev, &self.x)?,
+            Tensor::from_slice(dev, &self.y)?,
+        ))
     }
 }
 
@@ -154,7 +163,10 @@ impl<X: Shape, Y: Shape> Batch<X, Y> {
 
     /// Move the batch onto a device.
     pub fn to_device<B: Device>(self, dev: &B) -> Result<(Tensor<B, X>, Tensor<B, Y>)> {
-        Ok((Tensor::from_vec(dev, self.x)?, Tensor::from_vec(dev, self.y)?))
+        Ok((
+            Tensor::from_vec(dev, self.x)?,
+            Tensor::from_vec(dev, self.y)?,
+        ))
     }
 }
 
@@ -233,7 +245,13 @@ mod tests {
         let d = toy(10);
         let (train, val) = d.split(0.3, 1).unwrap();
         assert_eq!((train.len(), val.len()), (7, 3));
-        let mut firsts: Vec<f32> = train.inputs().iter().chain(val.inputs()).step_by(2).copied().collect();
+        let mut firsts: Vec<f32> = train
+            .inputs()
+            .iter()
+            .chain(val.inputs())
+            .step_by(2)
+            .copied()
+            .collect();
         firsts.sort_by(f32::total_cmp);
         assert_eq!(firsts, (0..10).map(|v| (v * 2) as f32).collect::<Vec<_>>());
     }
@@ -243,8 +261,14 @@ mod tests {
         let d = toy(10);
         let mut rng = Rng::new(3);
         let batches: Vec<_> = d.batches(4, Some(&mut rng)).collect();
-        assert_eq!(batches.iter().map(|b| b.len()).collect::<Vec<_>>(), vec![4, 4, 2]);
-        let mut seen: Vec<f32> = batches.iter().flat_map(|b| b.x.iter().step_by(2).copied()).collect();
+        assert_eq!(
+            batches.iter().map(|b| b.len()).collect::<Vec<_>>(),
+            vec![4, 4, 2]
+        );
+        let mut seen: Vec<f32> = batches
+            .iter()
+            .flat_map(|b| b.x.iter().step_by(2).copied())
+            .collect();
         seen.sort_by(f32::total_cmp);
         assert_eq!(seen.len(), 10);
         seen.dedup();

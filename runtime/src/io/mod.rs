@@ -16,8 +16,11 @@ use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
 use std::path::Path;
 
-/// Every parameter of `model` as `(name, dims, values)`, in visit order.
-fn collect<B: Backend, L: Layer<B>>(model: &L) -> Result<Vec<(String, Vec<usize>, Vec<f32>)>> {
+/// One parameter copied to the host: name, PyTorch shape, values.
+type HostParam = (String, Vec<usize>, Vec<f32>);
+
+/// Every parameter of `model`, in visit order.
+fn collect<B: Backend, L: Layer<B>>(model: &L) -> Result<Vec<HostParam>> {
     let mut out = Vec::new();
     model.visit_params("", &mut |name, p| {
         out.push((name.to_string(), p.dims().to_vec(), p.to_vec()?));
@@ -36,7 +39,12 @@ pub fn to_bytes<B: Backend, L: Layer<B>>(model: &L) -> Result<Vec<u8>> {
     let views = params
         .iter()
         .zip(&bytes)
-        .map(|((name, dims, _), b)| Ok((name.as_str(), TensorView::new(Dtype::F32, dims.clone(), b).map_err(st_err("(memory)"))?)))
+        .map(|((name, dims, _), b)| {
+            Ok((
+                name.as_str(),
+                TensorView::new(Dtype::F32, dims.clone(), b).map_err(st_err("(memory)"))?,
+            ))
+        })
         .collect::<Result<Vec<_>>>()?;
     let meta = HashMap::from([("format".to_string(), "pt".to_string())]);
     safetensors::serialize(views, Some(meta)).map_err(st_err("(memory)"))
@@ -53,9 +61,18 @@ fn st_err(path: &str) -> impl Fn(safetensors::SafeTensorError) -> Error + '_ {
 pub fn save<B: Backend, L: Layer<B>>(model: &L, path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
     let bytes = to_bytes(model)?;
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let file_name = path.file_name().ok_or_else(|| Error::config("weights path", format!("{} names no file", path.display())))?;
-    let tmp = dir.join(format!(".{}.{}.tmp", file_name.to_string_lossy(), std::process::id()));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let file_name = path.file_name().ok_or_else(|| {
+        Error::config("weights path", format!("{} names no file", path.display()))
+    })?;
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        file_name.to_string_lossy(),
+        std::process::id()
+    ));
     let write = || -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(&bytes)?;
@@ -77,7 +94,11 @@ pub fn load<B: Backend, L: Layer<B>>(model: &mut L, path: impl AsRef<Path>) -> R
 }
 
 /// Load weights from safetensors bytes; `origin` names them in errors.
-pub fn load_bytes<B: Backend, L: Layer<B>>(model: &mut L, bytes: &[u8], origin: &str) -> Result<()> {
+pub fn load_bytes<B: Backend, L: Layer<B>>(
+    model: &mut L,
+    bytes: &[u8],
+    origin: &str,
+) -> Result<()> {
     let file = SafeTensors::deserialize(bytes).map_err(st_err(origin))?;
     let file_names: BTreeSet<&str> = file.names().into_iter().collect();
     let list = |names: &mut dyn Iterator<Item = &str>| names.collect::<Vec<_>>().join(", ");
@@ -131,22 +152,34 @@ pub fn load_bytes<B: Backend, L: Layer<B>>(model: &mut L, bytes: &[u8], origin: 
     let mut values = values.into_iter();
     model.visit_params_mut("", &mut |_, p| match values.next() {
         Some(v) => p.set(&v),
-        None => Err(Error::config("load", "the network's parameters changed while loading")),
+        None => Err(Error::config(
+            "load",
+            "the network's parameters changed while loading",
+        )),
     })
 }
 
 /// Copy every parameter of `src` into `dst`, which may live on another
 /// device; names and shapes must match (they do for two instances of one
 /// network type).
-pub fn copy_params<B: Backend, D: Backend, S: Layer<B>, T: Layer<D>>(src: &S, dst: &mut T) -> Result<()> {
+pub fn copy_params<B: Backend, D: Backend, S: Layer<B>, T: Layer<D>>(
+    src: &S,
+    dst: &mut T,
+) -> Result<()> {
     let values = collect(src)?;
     let mut it = values.into_iter();
     dst.visit_params_mut("", &mut |name, p| match it.next() {
         Some((src_name, dims, v)) if src_name == name && dims == p.dims() => p.set(&v),
         Some((src_name, dims, _)) => Err(Error::config(
             "parameter copy",
-            format!("source has `{src_name}` {dims:?} where the destination has `{name}` {:?}", p.dims()),
+            format!(
+                "source has `{src_name}` {dims:?} where the destination has `{name}` {:?}",
+                p.dims()
+            ),
         )),
-        None => Err(Error::config("parameter copy", format!("source has no parameter for `{name}`"))),
+        None => Err(Error::config(
+            "parameter copy",
+            format!("source has no parameter for `{name}`"),
+        )),
     })
 }

@@ -114,7 +114,8 @@ where
 
     fn forward(&self, x: &Tensor<B, S>) -> Result<Tensor<B, S>> {
         let mut y = x.zeros_like_batch()?;
-        x.device().activation_forward(self.activation(), x.buf(), y.buf_mut())?;
+        x.device()
+            .activation_forward(self.activation(), x.buf(), y.buf_mut())?;
         Ok(y)
     }
 
@@ -131,8 +132,13 @@ where
         _grads: &mut (),
     ) -> Result<Tensor<B, S>> {
         let mut dx = x.zeros_like_batch()?;
-        x.device()
-            .activation_backward(self.activation(), x.buf(), y.buf(), dy.buf(), dx.buf_mut())?;
+        x.device().activation_backward(
+            self.activation(),
+            x.buf(),
+            y.buf(),
+            dy.buf(),
+            dx.buf_mut(),
+        )?;
         Ok(dx)
     }
 }

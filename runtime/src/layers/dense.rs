@@ -48,7 +48,9 @@ impl<B: Device, const I: usize, const O: usize> Dense<B, I, O> {
     pub fn from_values(dev: &B, weight: &[f32], bias: Option<&[f32]>) -> Result<Self> {
         Ok(Dense {
             weight: Param::from_slice(dev, Self::WEIGHT_DIMS, weight)?,
-            bias: bias.map(|b| Param::from_slice(dev, Self::BIAS_DIMS, b)).transpose()?,
+            bias: bias
+                .map(|b| Param::from_slice(dev, Self::BIAS_DIMS, b))
+                .transpose()?,
         })
     }
 
@@ -115,7 +117,11 @@ impl<B: Backend, const I: usize, const O: usize> Layer<B> for Dense<B, I, O> {
         Ok(y)
     }
 
-    fn forward_train(&self, x: &Tensor<B, Rank1<I>>, _ctx: &mut TrainCtx) -> Result<(Tensor<B, Rank1<O>>, ())> {
+    fn forward_train(
+        &self,
+        x: &Tensor<B, Rank1<I>>,
+        _ctx: &mut TrainCtx,
+    ) -> Result<(Tensor<B, Rank1<O>>, ())> {
         Ok((self.forward(x)?, ()))
     }
 
@@ -130,7 +136,16 @@ impl<B: Backend, const I: usize, const O: usize> Layer<B> for Dense<B, I, O> {
         self.backward_params(x, y, dy, cache, grads)?;
         let mut dx = x.zeros_like_batch()?;
         // dx[b, i] = sum over o of dy[b, o] * W[o, i].
-        x.device().gemm((x.batch(), I, O), 1.0, dy.buf(), false, self.weight.buf(), false, 0.0, dx.buf_mut())?;
+        x.device().gemm(
+            (x.batch(), I, O),
+            1.0,
+            dy.buf(),
+            false,
+            self.weight.buf(),
+            false,
+            0.0,
+            dx.buf_mut(),
+        )?;
         Ok(dx)
     }
 

@@ -26,7 +26,10 @@ impl<S> Dropout<S> {
     /// probabilities at compile time; this checks the rest.
     pub fn new(p: f32) -> Result<Self> {
         if !(0.0..1.0).contains(&p) {
-            return Err(Error::config("dropout probability", format!("{p} is not in [0, 1)")));
+            return Err(Error::config(
+                "dropout probability",
+                format!("{p} is not in [0, 1)"),
+            ));
         }
         Ok(Dropout {
             p,
@@ -49,7 +52,11 @@ impl<B: Backend, S: Shape> Layer<B> for Dropout<S> {
         x.try_clone()
     }
 
-    fn forward_train(&self, x: &Tensor<B, S>, ctx: &mut TrainCtx) -> Result<(Tensor<B, S>, DropoutCache<B>)> {
+    fn forward_train(
+        &self,
+        x: &Tensor<B, S>,
+        ctx: &mut TrainCtx,
+    ) -> Result<(Tensor<B, S>, DropoutCache<B>)> {
         if self.p == 0.0 {
             return Ok((x.try_clone()?, DropoutCache { mask: None }));
         }

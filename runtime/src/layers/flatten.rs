@@ -17,7 +17,9 @@ pub struct Flatten<S, const N: usize> {
 
 impl<S, const N: usize> Flatten<S, N> {
     pub fn new() -> Self {
-        Flatten { _shape: PhantomData }
+        Flatten {
+            _shape: PhantomData,
+        }
     }
 }
 
@@ -31,7 +33,11 @@ impl<B: Backend, S: Shape, const N: usize> Layer<B> for Flatten<S, N> {
         Ok(x.try_clone()?.reshape())
     }
 
-    fn forward_train(&self, x: &Tensor<B, S>, _ctx: &mut TrainCtx) -> Result<(Tensor<B, Rank1<N>>, ())> {
+    fn forward_train(
+        &self,
+        x: &Tensor<B, S>,
+        _ctx: &mut TrainCtx,
+    ) -> Result<(Tensor<B, Rank1<N>>, ())> {
         Ok((self.forward(x)?, ()))
     }
 

@@ -36,7 +36,9 @@ pub struct TrainCtx {
 impl TrainCtx {
     /// A context whose dropout masks are fixed by `seed`.
     pub fn new(seed: u64) -> Self {
-        TrainCtx { rng: Rng::new(seed) }
+        TrainCtx {
+            rng: Rng::new(seed),
+        }
     }
 
     /// A fresh seed for one random op.
@@ -73,6 +75,7 @@ pub trait Layer<B: Backend>: Send + Sync {
 
     /// Training forward: returns the output and the cache for
     /// [`backward`](Layer::backward).
+    #[allow(clippy::type_complexity)]
     fn forward_train(
         &self,
         x: &Tensor<B, Self::Input>,

@@ -29,11 +29,16 @@ impl<B: Backend, const N: usize> Layer<B> for Softmax<N> {
 
     fn forward(&self, x: &Tensor<B, Rank1<N>>) -> Result<Tensor<B, Rank1<N>>> {
         let mut y = x.zeros_like_batch()?;
-        x.device().softmax_forward(x.batch(), N, x.buf(), y.buf_mut())?;
+        x.device()
+            .softmax_forward(x.batch(), N, x.buf(), y.buf_mut())?;
         Ok(y)
     }
 
-    fn forward_train(&self, x: &Tensor<B, Rank1<N>>, _ctx: &mut TrainCtx) -> Result<(Tensor<B, Rank1<N>>, ())> {
+    fn forward_train(
+        &self,
+        x: &Tensor<B, Rank1<N>>,
+        _ctx: &mut TrainCtx,
+    ) -> Result<(Tensor<B, Rank1<N>>, ())> {
         Ok((self.forward(x)?, ()))
     }
 
@@ -46,7 +51,8 @@ impl<B: Backend, const N: usize> Layer<B> for Softmax<N> {
         _grads: &mut (),
     ) -> Result<Tensor<B, Rank1<N>>> {
         let mut dx = x.zeros_like_batch()?;
-        x.device().softmax_backward(x.batch(), N, y.buf(), dy.buf(), dx.buf_mut())?;
+        x.device()
+            .softmax_backward(x.batch(), N, y.buf(), dy.buf(), dx.buf_mut())?;
         Ok(dx)
     }
 }

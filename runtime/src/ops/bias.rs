@@ -5,9 +5,11 @@ use crate::Result;
 
 pub trait BiasOp: Device {
     /// `y[r, c] += bias[c]` for a `[rows, cols]` matrix.
-    fn add_bias(&self, rows: usize, cols: usize, bias: &Self::Buf, y: &mut Self::Buf) -> Result<()>;
+    fn add_bias(&self, rows: usize, cols: usize, bias: &Self::Buf, y: &mut Self::Buf)
+        -> Result<()>;
     /// `db[c] = sum over r of dy[r, c]` (overwrites `db`).
-    fn bias_grad(&self, rows: usize, cols: usize, dy: &Self::Buf, db: &mut Self::Buf) -> Result<()>;
+    fn bias_grad(&self, rows: usize, cols: usize, dy: &Self::Buf, db: &mut Self::Buf)
+        -> Result<()>;
 }
 
 impl BiasOp for Cpu {

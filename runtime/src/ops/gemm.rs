@@ -27,7 +27,12 @@ pub trait GemmOp: Device {
 /// A row-major `rows x cols` matrix stored in `data`, seen through
 /// nalgebra's column-major views by swapping strides. Dynamic dimensions are
 /// what make nalgebra use its blocked `matrixmultiply` kernel.
-fn view(data: &[f32], rows: usize, cols: usize, transposed: bool) -> DMatrixView<'_, f32, Dyn, Dyn> {
+fn view(
+    data: &[f32],
+    rows: usize,
+    cols: usize,
+    transposed: bool,
+) -> DMatrixView<'_, f32, Dyn, Dyn> {
     if transposed {
         // Stored [cols, rows]: element (i, j) sits at j * rows + i.
         DMatrixView::from_slice_with_strides(data, rows, cols, 1, rows)
@@ -61,7 +66,11 @@ fn small_gemm(
                 let bv = if trans_b { b[j * k + p] } else { b[p * n + j] };
                 s += av * bv;
             }
-            let old = if beta == 0.0 { 0.0 } else { beta * c[i * n + j] };
+            let old = if beta == 0.0 {
+                0.0
+            } else {
+                beta * c[i * n + j]
+            };
             c[i * n + j] = alpha * s + old;
         }
     }
@@ -118,17 +127,35 @@ mod tests {
     fn matches_naive_for_every_transpose() {
         let mut rng = crate::Rng::new(9);
         // Sizes above and below nalgebra's small-matrix threshold.
-        for &(m, n, k) in &[(3, 2, 4), (17, 9, 33), (64, 10, 128), (4, 16, 8), (16, 1, 8)] {
+        for &(m, n, k) in &[
+            (3, 2, 4),
+            (17, 9, 33),
+            (64, 10, 128),
+            (4, 16, 8),
+            (16, 1, 8),
+        ] {
             let a: Vec<f32> = (0..m * k).map(|_| rng.normal()).collect();
             let b: Vec<f32> = (0..k * n).map(|_| rng.normal()).collect();
             for ta in [false, true] {
                 for tb in [false, true] {
                     let want = naive(m, n, k, &a, ta, &b, tb);
                     let mut c = vec![1.0; m * n];
-                    Cpu.gemm((m, n, k), 1.0, &a.to_vec(), ta, &b.to_vec(), tb, 0.0, &mut c)
-                        .unwrap();
+                    Cpu.gemm(
+                        (m, n, k),
+                        1.0,
+                        &a.to_vec(),
+                        ta,
+                        &b.to_vec(),
+                        tb,
+                        0.0,
+                        &mut c,
+                    )
+                    .unwrap();
                     for (x, y) in c.iter().zip(&want) {
-                        assert!((x - y).abs() < 1e-4, "{m}x{n}x{k} ta={ta} tb={tb}: {x} vs {y}");
+                        assert!(
+                            (x - y).abs() < 1e-4,
+                            "{m}x{n}x{k} ta={ta} tb={tb}: {x} vs {y}"
+                        );
                     }
                 }
             }
@@ -140,13 +167,25 @@ mod tests {
         let a = vec![1.0, 2.0];
         let b = vec![3.0, 4.0];
         let mut c = vec![10.0];
-        Cpu.gemm((1, 1, 2), 1.0, &a, false, &b, false, 1.0, &mut c).unwrap();
+        Cpu.gemm((1, 1, 2), 1.0, &a, false, &b, false, 1.0, &mut c)
+            .unwrap();
         assert_eq!(c, vec![21.0]);
     }
 
     #[test]
     fn wrong_length_is_an_error() {
         let mut c = vec![0.0; 3];
-        assert!(Cpu.gemm((2, 2, 2), 1.0, &vec![0.0; 4], false, &vec![0.0; 4], false, 0.0, &mut c).is_err());
+        assert!(Cpu
+            .gemm(
+                (2, 2, 2),
+                1.0,
+                &vec![0.0; 4],
+                false,
+                &vec![0.0; 4],
+                false,
+                0.0,
+                &mut c
+            )
+            .is_err());
     }
 }

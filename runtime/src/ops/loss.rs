@@ -87,7 +87,11 @@ impl LossOp for Cpu {
         loss_sum: &mut Vec<f32>,
     ) -> Result<()> {
         check_len("loss pred", rows * cols, pred.len())?;
-        let target_cols = if kind == LossKind::SoftmaxCrossEntropy { 1 } else { cols };
+        let target_cols = if kind == LossKind::SoftmaxCrossEntropy {
+            1
+        } else {
+            cols
+        };
         check_len("loss target", rows * target_cols, target.len())?;
         check_len("loss sum", 1, loss_sum.len())?;
         if let Some(g) = grad.as_deref() {
@@ -161,7 +165,11 @@ impl LossOp for Cpu {
             LossKind::BinaryCrossEntropy | LossKind::Mse => {
                 check_len("count_correct target", rows * cols, target.len())?;
                 for (p, t) in pred.chunks_exact(cols).zip(target.chunks_exact(cols)) {
-                    let ok = p.iter().zip(t).filter(|(p, t)| (**p >= 0.5) == (**t >= 0.5)).count();
+                    let ok = p
+                        .iter()
+                        .zip(t)
+                        .filter(|(p, t)| (**p >= 0.5) == (**t >= 0.5))
+                        .count();
                     total += ok as f64 / cols as f64;
                 }
             }
@@ -180,8 +188,16 @@ mod tests {
         let pred = vec![1000.0, 0.0, -1000.0];
         let mut g = vec![0.0; 3];
         let mut sum = vec![0.0];
-        Cpu.loss(LossKind::SoftmaxCrossEntropy, 1, 3, &pred, &vec![1.0], Some(&mut g), &mut sum)
-            .unwrap();
+        Cpu.loss(
+            LossKind::SoftmaxCrossEntropy,
+            1,
+            3,
+            &pred,
+            &vec![1.0],
+            Some(&mut g),
+            &mut sum,
+        )
+        .unwrap();
         assert!((sum[0] - 1000.0).abs() < 1e-3, "{}", sum[0]);
         assert!(g.iter().all(|v| v.is_finite()));
         assert!((g[0] - 1.0).abs() < 1e-6 && (g[1] + 1.0).abs() < 1e-6);
@@ -191,7 +207,15 @@ mod tests {
     fn bad_label_is_an_error() {
         let mut sum = vec![0.0];
         let err = Cpu
-            .loss(LossKind::SoftmaxCrossEntropy, 1, 3, &vec![0.0; 3], &vec![3.0], None, &mut sum)
+            .loss(
+                LossKind::SoftmaxCrossEntropy,
+                1,
+                3,
+                &vec![0.0; 3],
+                &vec![3.0],
+                None,
+                &mut sum,
+            )
             .unwrap_err();
         assert!(err.to_string().contains("labels must be in 0..3"), "{err}");
     }

@@ -45,8 +45,13 @@ pub struct AdaGradStep {
 
 pub trait OptimOp: Device {
     /// `velocity` must be given when `momentum != 0`.
-    fn sgd_step(&self, h: &SgdStep, param: &mut Self::Buf, grad: &Self::Buf, velocity: Option<&mut Self::Buf>)
-        -> Result<()>;
+    fn sgd_step(
+        &self,
+        h: &SgdStep,
+        param: &mut Self::Buf,
+        grad: &Self::Buf,
+        velocity: Option<&mut Self::Buf>,
+    ) -> Result<()>;
     fn adam_step(
         &self,
         h: &AdamStep,
@@ -55,12 +60,30 @@ pub trait OptimOp: Device {
         m: &mut Self::Buf,
         v: &mut Self::Buf,
     ) -> Result<()>;
-    fn rmsprop_step(&self, h: &RmsPropStep, param: &mut Self::Buf, grad: &Self::Buf, sq: &mut Self::Buf) -> Result<()>;
-    fn adagrad_step(&self, h: &AdaGradStep, param: &mut Self::Buf, grad: &Self::Buf, sum: &mut Self::Buf) -> Result<()>;
+    fn rmsprop_step(
+        &self,
+        h: &RmsPropStep,
+        param: &mut Self::Buf,
+        grad: &Self::Buf,
+        sq: &mut Self::Buf,
+    ) -> Result<()>;
+    fn adagrad_step(
+        &self,
+        h: &AdaGradStep,
+        param: &mut Self::Buf,
+        grad: &Self::Buf,
+        sum: &mut Self::Buf,
+    ) -> Result<()>;
 }
 
 impl OptimOp for Cpu {
-    fn sgd_step(&self, h: &SgdStep, param: &mut Vec<f32>, grad: &Vec<f32>, velocity: Option<&mut Vec<f32>>) -> Result<()> {
+    fn sgd_step(
+        &self,
+        h: &SgdStep,
+        param: &mut Vec<f32>,
+        grad: &Vec<f32>,
+        velocity: Option<&mut Vec<f32>>,
+    ) -> Result<()> {
         check_len("sgd grad", param.len(), grad.len())?;
         match velocity {
             Some(v) if h.momentum != 0.0 => {
@@ -68,7 +91,11 @@ impl OptimOp for Cpu {
                 for i in 0..param.len() {
                     let g = grad[i] + h.weight_decay * param[i];
                     v[i] = h.momentum * v[i] + g;
-                    let step = if h.nesterov { g + h.momentum * v[i] } else { v[i] };
+                    let step = if h.nesterov {
+                        g + h.momentum * v[i]
+                    } else {
+                        v[i]
+                    };
                     param[i] -= h.lr * step;
                 }
             }
@@ -111,7 +138,13 @@ impl OptimOp for Cpu {
         Ok(())
     }
 
-    fn rmsprop_step(&self, h: &RmsPropStep, param: &mut Vec<f32>, grad: &Vec<f32>, sq: &mut Vec<f32>) -> Result<()> {
+    fn rmsprop_step(
+        &self,
+        h: &RmsPropStep,
+        param: &mut Vec<f32>,
+        grad: &Vec<f32>,
+        sq: &mut Vec<f32>,
+    ) -> Result<()> {
         check_len("rmsprop grad", param.len(), grad.len())?;
         check_len("rmsprop sq", param.len(), sq.len())?;
         for i in 0..param.len() {
@@ -122,7 +155,13 @@ impl OptimOp for Cpu {
         Ok(())
     }
 
-    fn adagrad_step(&self, h: &AdaGradStep, param: &mut Vec<f32>, grad: &Vec<f32>, sum: &mut Vec<f32>) -> Result<()> {
+    fn adagrad_step(
+        &self,
+        h: &AdaGradStep,
+        param: &mut Vec<f32>,
+        grad: &Vec<f32>,
+        sum: &mut Vec<f32>,
+    ) -> Result<()> {
         check_len("adagrad grad", param.len(), grad.len())?;
         check_len("adagrad sum", param.len(), sum.len())?;
         for i in 0..param.len() {

@@ -5,7 +5,13 @@ use crate::Result;
 
 pub trait SoftmaxOp: Device {
     /// `y[r] = softmax(x[r])` for each row of a `[rows, cols]` matrix.
-    fn softmax_forward(&self, rows: usize, cols: usize, x: &Self::Buf, y: &mut Self::Buf) -> Result<()>;
+    fn softmax_forward(
+        &self,
+        rows: usize,
+        cols: usize,
+        x: &Self::Buf,
+        y: &mut Self::Buf,
+    ) -> Result<()>;
     /// `dx[r] = y[r] * (dy[r] - <dy[r], y[r]>)`.
     fn softmax_backward(
         &self,
@@ -31,7 +37,13 @@ pub(crate) fn softmax_row(x: &[f32], y: &mut [f32]) {
 }
 
 impl SoftmaxOp for Cpu {
-    fn softmax_forward(&self, rows: usize, cols: usize, x: &Vec<f32>, y: &mut Vec<f32>) -> Result<()> {
+    fn softmax_forward(
+        &self,
+        rows: usize,
+        cols: usize,
+        x: &Vec<f32>,
+        y: &mut Vec<f32>,
+    ) -> Result<()> {
         check_len("softmax x", rows * cols, x.len())?;
         check_len("softmax y", rows * cols, y.len())?;
         for (x, y) in x.chunks_exact(cols).zip(y.chunks_exact_mut(cols)) {
@@ -51,7 +63,11 @@ impl SoftmaxOp for Cpu {
         check_len("softmax y", rows * cols, y.len())?;
         check_len("softmax dy", rows * cols, dy.len())?;
         check_len("softmax dx", rows * cols, dx.len())?;
-        for ((y, dy), dx) in y.chunks_exact(cols).zip(dy.chunks_exact(cols)).zip(dx.chunks_exact_mut(cols)) {
+        for ((y, dy), dx) in y
+            .chunks_exact(cols)
+            .zip(dy.chunks_exact(cols))
+            .zip(dx.chunks_exact_mut(cols))
+        {
             let dot: f32 = y.iter().zip(dy).map(|(a, b)| a * b).sum();
             for i in 0..cols {
                 dx[i] = y[i] * (dy[i] - dot);

@@ -25,7 +25,11 @@ pub trait Optimizer<B: Backend> {
 }
 
 /// State slot `i`, allocated like `param` the first time it is needed.
-fn slot<'a, B: Backend>(state: &'a mut Vec<Param<B>>, i: usize, param: &Param<B>) -> Result<&'a mut Param<B>> {
+fn slot<'a, B: Backend>(
+    state: &'a mut Vec<Param<B>>,
+    i: usize,
+    param: &Param<B>,
+) -> Result<&'a mut Param<B>> {
     if state.len() == i {
         state.push(param.zeros_like()?);
     }

@@ -55,7 +55,8 @@ impl LrSchedule for CosineAnnealing {
             return self.eta_min;
         }
         let progress = epoch as f32 / self.t_max as f32;
-        self.eta_min + (base_lr - self.eta_min) * 0.5 * (1.0 + (std::f32::consts::PI * progress).cos())
+        self.eta_min
+            + (base_lr - self.eta_min) * 0.5 * (1.0 + (std::f32::consts::PI * progress).cos())
     }
 }
 
@@ -65,14 +66,20 @@ mod tests {
 
     #[test]
     fn step_lr_decays_in_steps() {
-        let s = StepLr { step_size: 2, gamma: 0.5 };
+        let s = StepLr {
+            step_size: 2,
+            gamma: 0.5,
+        };
         let lrs: Vec<f32> = (0..5).map(|e| s.lr(e, 1.0)).collect();
         assert_eq!(lrs, vec![1.0, 1.0, 0.5, 0.5, 0.25]);
     }
 
     #[test]
     fn cosine_goes_from_base_to_min() {
-        let s = CosineAnnealing { t_max: 10, eta_min: 0.1 };
+        let s = CosineAnnealing {
+            t_max: 10,
+            eta_min: 0.1,
+        };
         assert!((s.lr(0, 1.0) - 1.0).abs() < 1e-6);
         assert!((s.lr(5, 1.0) - 0.55).abs() < 1e-6);
         assert!((s.lr(10, 1.0) - 0.1).abs() < 1e-6);

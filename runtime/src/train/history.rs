@@ -44,7 +44,8 @@ impl History {
 
     /// As CSV, one line per epoch, with a header.
     pub fn to_csv(&self) -> String {
-        let mut s = String::from("epoch,train_loss,train_accuracy,val_loss,val_accuracy,lr,seconds\n");
+        let mut s =
+            String::from("epoch,train_loss,train_accuracy,val_loss,val_accuracy,lr,seconds\n");
         for e in &self.epochs {
             let _ = writeln!(
                 s,

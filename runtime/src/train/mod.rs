@@ -116,7 +116,11 @@ impl<B: Backend> Sums<B> {
         let n = self.samples.max(1) as f32;
         Ok(Evaluation {
             loss: dev.read(&self.loss)?[0] / n,
-            accuracy: if accuracy { Some(dev.read(&self.hits)?[0] / n) } else { None },
+            accuracy: if accuracy {
+                Some(dev.read(&self.hits)?[0] / n)
+            } else {
+                None
+            },
         })
     }
 }
@@ -133,9 +137,24 @@ fn score<B: Backend, S: Shape, L: Loss<S>>(
     crate::loss::check_batch(pred, target)?;
     let dev = pred.device();
     let (rows, kind) = (pred.batch(), loss.kind());
-    dev.loss(kind, rows, S::SIZE, pred.buf(), target.buf(), grad.map(Tensor::buf_mut), &mut sums.loss)?;
+    dev.loss(
+        kind,
+        rows,
+        S::SIZE,
+        pred.buf(),
+        target.buf(),
+        grad.map(Tensor::buf_mut),
+        &mut sums.loss,
+    )?;
     if loss.has_accuracy() {
-        dev.count_correct(kind, rows, S::SIZE, pred.buf(), target.buf(), &mut sums.hits)?;
+        dev.count_correct(
+            kind,
+            rows,
+            S::SIZE,
+            pred.buf(),
+            target.buf(),
+            &mut sums.hits,
+        )?;
     }
     sums.samples += rows;
     Ok(())
@@ -188,7 +207,12 @@ where
 }
 
 /// Mean loss (and accuracy) of `model` over `data`, in inference mode.
-pub fn evaluate<B, M, L>(model: &M, loss: &L, data: &Dataset<M::Input, L::Target>, batch_size: usize) -> Result<Evaluation>
+pub fn evaluate<B, M, L>(
+    model: &M,
+    loss: &L,
+    data: &Dataset<M::Input, L::Target>,
+    batch_size: usize,
+) -> Result<Evaluation>
 where
     B: Backend,
     M: Model<B>,
@@ -205,14 +229,20 @@ where
 
 /// Fail before training starts, not halfway through an epoch, when a class
 /// label cannot index the network's outputs.
-fn check_labels<S: Shape, L: Loss<S>, X: Shape>(loss: &L, data: &Dataset<X, L::Target>) -> Result<()> {
+fn check_labels<S: Shape, L: Loss<S>, X: Shape>(
+    loss: &L,
+    data: &Dataset<X, L::Target>,
+) -> Result<()> {
     if loss.kind() == LossKind::SoftmaxCrossEntropy {
         if let Some(&label) = data
             .targets()
             .iter()
             .find(|&&l| !(l >= 0.0 && l.fract() == 0.0 && (l as usize) < S::SIZE))
         {
-            return Err(Error::LabelOutOfRange { label, classes: S::SIZE });
+            return Err(Error::LabelOutOfRange {
+                label,
+                classes: S::SIZE,
+            });
         }
     }
     Ok(())
@@ -279,12 +309,17 @@ where
 
     for epoch in 0..cfg.epochs {
         let started = Instant::now();
-        let lr = cfg.schedule.as_ref().map_or(base_lr, |s| s.lr(epoch, base_lr));
+        let lr = cfg
+            .schedule
+            .as_ref()
+            .map_or(base_lr, |s| s.lr(epoch, base_lr));
         opt.set_lr(lr);
         let batches = train.batches(cfg.batch_size, Some(&mut rng));
         let bar = if show_bar {
             let bar = ProgressBar::new(batches.len() as u64);
-            if let Ok(style) = ProgressStyle::with_template("epoch {prefix} {bar:30} {pos}/{len} batches {elapsed}<{eta}") {
+            if let Ok(style) = ProgressStyle::with_template(
+                "epoch {prefix} {bar:30} {pos}/{len} batches {elapsed}<{eta}",
+            ) {
                 bar.set_style(style);
             }
             bar.set_prefix(format!("{}/{}", epoch + 1, cfg.epochs));
@@ -306,7 +341,9 @@ where
                 loss: train_eval.loss,
             });
         }
-        let val_eval = val.map(|v| evaluate(model, loss, v, cfg.batch_size)).transpose()?;
+        let val_eval = val
+            .map(|v| evaluate(model, loss, v, cfg.batch_size))
+            .transpose()?;
         let stats = EpochStats {
             epoch: epoch + 1,
             train_loss: train_eval.loss,
