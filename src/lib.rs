@@ -38,3 +38,8 @@ pub mod prelude {
         Rank1, Rank2, Rank3, Result, RmsProp, Sgd, Shape, SoftmaxCrossEntropy, Tensor,
     };
 }
+
+/// The README's code blocks, compiled as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
