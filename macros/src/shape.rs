@@ -502,7 +502,10 @@ fn layer(
                     if !(0.0..1.0).contains(&p) {
                         errors.err(
                             e.span(),
-                            format!("Dropout's probability must be in [0, 1), found {p}"),
+                            format!(
+                                "Dropout's probability must be in [0, 1), found {}",
+                                expr_text(e)
+                            ),
                         );
                         return None;
                     }
@@ -636,11 +639,22 @@ pub fn analyze(net: Network) -> syn::Result<Plan> {
     let input = Shape(input_dims);
     let mut shape = input.clone();
     let mut layers = Vec::new();
+    let mut shapes_known = true;
     for (i, entry) in net.entries.iter().enumerate() {
+        if !shapes_known {
+            // After an error the shapes are unknown, but each later layer's
+            // arguments can still be checked, so the user sees every
+            // mistake at once. A flat placeholder input passes the shape
+            // checks that can no longer be made.
+            let placeholder = Shape(vec![Dim::Known(1)]);
+            let _ = layer(&net.entries, i, &placeholder, &mut errors, &mut Vec::new());
+            continue;
+        }
         let Some((kind, output, display)) =
             layer(&net.entries, i, &shape, &mut errors, &mut checks)
         else {
-            break;
+            shapes_known = false;
+            continue;
         };
         let (field, torch_name, named) = match &entry.name {
             Some(n) => (n.clone(), n.to_string(), true),

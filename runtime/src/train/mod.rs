@@ -293,6 +293,12 @@ where
     }
     check_labels::<M::Output, L, _>(loss, train)?;
     if let Some(val) = val {
+        if val.is_empty() {
+            return Err(Error::config(
+                "validation set",
+                "is empty; pass None to train without one",
+            ));
+        }
         check_labels::<M::Output, L, _>(loss, val)?;
     }
 
