@@ -156,28 +156,39 @@ struct WrongDouble;
 impl Layer<Cpu> for WrongDouble {
     type Input = Rank1<3>;
     type Output = Rank1<3>;
-    type Cache = ();
+    type State = Option<(Tensor<Cpu, Rank1<3>>, Tensor<Cpu, Rank1<3>>)>;
     type Grads = ();
 
-    fn forward(&self, x: &Tensor<Cpu, Rank1<3>>) -> Result<Tensor<Cpu, Rank1<3>>> {
-        Tensor::from_vec(&Cpu, x.as_slice().iter().map(|v| 2.0 * v).collect())
-    }
-    fn forward_train(
+    fn infer<'s>(
         &self,
         x: &Tensor<Cpu, Rank1<3>>,
-        _: &mut staticnn::TrainCtx,
-    ) -> Result<(Tensor<Cpu, Rank1<3>>, ())> {
-        Ok((self.forward(x)?, ()))
+        state: &'s mut Self::State,
+    ) -> Result<&'s Tensor<Cpu, Rank1<3>>> {
+        let y = Tensor::from_vec(&Cpu, x.as_slice().iter().map(|v| 2.0 * v).collect())?;
+        let (y, _) = state.insert((y, x.clone()));
+        Ok(y)
     }
-    fn backward(
+    fn forward_train<'s>(
+        &self,
+        x: &Tensor<Cpu, Rank1<3>>,
+        state: &'s mut Self::State,
+        _: &mut staticnn::TrainCtx,
+    ) -> Result<&'s Tensor<Cpu, Rank1<3>>> {
+        self.infer(x, state)
+    }
+    fn output(state: &Self::State) -> Result<&Tensor<Cpu, Rank1<3>>> {
+        Ok(&state.as_ref().unwrap().0)
+    }
+    fn backward<'s>(
         &self,
         _x: &Tensor<Cpu, Rank1<3>>,
-        _y: &Tensor<Cpu, Rank1<3>>,
         dy: &Tensor<Cpu, Rank1<3>>,
-        _: &(),
+        state: &'s mut Self::State,
         _: &mut (),
-    ) -> Result<Tensor<Cpu, Rank1<3>>> {
-        Ok(dy.clone())
+    ) -> Result<&'s Tensor<Cpu, Rank1<3>>> {
+        let (_, dx) = state.as_mut().unwrap();
+        *dx = dy.clone();
+        Ok(dx)
     }
     fn num_params(&self) -> usize {
         0

@@ -59,8 +59,10 @@ fn objective<B: Backend, L: Layer<B>>(
     w: &[f32],
     seed: u64,
 ) -> Result<f64> {
-    let (y, _) = layer.forward_train(x, &mut TrainCtx::new(seed))?;
-    let y = y.to_vec()?;
+    let mut state = L::State::default();
+    let y = layer
+        .forward_train(x, &mut state, &mut TrainCtx::new(seed))?
+        .to_vec()?;
     Ok(y.iter().zip(w).map(|(a, b)| *a as f64 * *b as f64).sum())
 }
 
@@ -79,10 +81,11 @@ pub fn check_layer<B: Backend, L: Layer<B>>(
     let w: Vec<f32> = (0..n_out).map(|_| rng.normal()).collect();
 
     // Analytic gradients.
-    let (y, cache) = layer.forward_train(x, &mut TrainCtx::new(seed))?;
+    let mut state = L::State::default();
+    layer.forward_train(x, &mut state, &mut TrainCtx::new(seed))?;
     let dy = Tensor::from_slice(&dev, &w)?;
     let mut grads = layer.zero_grads(&dev)?;
-    let dx = layer.backward(x, &y, &dy, &cache, &mut grads)?.to_vec()?;
+    let dx = layer.backward(x, &dy, &mut state, &mut grads)?.to_vec()?;
     let mut analytic = Vec::new();
     layer.visit_grads(&grads, &mut |_, g| {
         analytic.push(g.to_vec()?);

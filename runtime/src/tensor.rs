@@ -89,6 +89,31 @@ impl<B: Device, S: Shape> Tensor<B, S> {
         Tensor::zeros(&self.dev, self.batch)
     }
 
+    /// Change the batch size in place, reusing the buffer's memory where
+    /// the device can. The values are unspecified afterwards.
+    pub fn set_batch(&mut self, batch: usize) -> Result<()> {
+        if batch != self.batch {
+            Self::check(batch * S::SIZE)?;
+            self.dev.resize(&mut self.buf, batch * S::SIZE)?;
+            self.batch = batch;
+        }
+        Ok(())
+    }
+
+    /// A tensor of `batch` samples in `slot`, reusing the tensor already
+    /// there (layers keep their outputs and gradients in such slots, so a
+    /// training step after the first allocates nothing).
+    pub fn reuse<'a>(slot: &'a mut Option<Self>, dev: &B, batch: usize) -> Result<&'a mut Self> {
+        let t = match slot.take() {
+            Some(mut t) => {
+                t.set_batch(batch)?;
+                t
+            }
+            None => Tensor::zeros(dev, batch)?,
+        };
+        Ok(slot.insert(t))
+    }
+
     /// Number of samples.
     pub fn batch(&self) -> usize {
         self.batch

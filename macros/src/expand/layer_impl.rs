@@ -1,63 +1,65 @@
 //! `impl Layer<B>`: straight-line forward and backward passes through the
 //! runtime's layers, and the parameter visitors.
+//!
+//! Layer `i` keeps its buffers in field `s{i}` of the generated state
+//! struct. Forward hands each layer a reference to the previous layer's
+//! output; backward hands each layer its input (the previous layer's
+//! output, still in that layer's state) and the next layer's input
+//! gradient. The fields are disjoint, so the borrows check and nothing is
+//! copied.
 
-use super::{cache_name, grads_name};
+use super::{grads_name, layer_ty, state_name};
 use crate::shape::Plan;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 pub fn expand(plan: &Plan) -> TokenStream {
-    let (name, grads, cache) = (&plan.name, grads_name(plan), cache_name(plan));
+    let (name, grads, state) = (&plan.name, grads_name(plan), state_name(plan));
     let n = plan.layers.len();
     let fields: Vec<_> = plan.layers.iter().map(|l| &l.field).collect();
+    let tys: Vec<_> = plan.layers.iter().map(layer_ty).collect();
+    let states: Vec<_> = (0..n).map(|i| format_ident!("s{}", i)).collect();
     let input_ty = plan.input.ty();
     let output_ty = plan.layers[n - 1].output.ty();
     let l = quote!(::staticnn::Layer::<B>);
 
-    // Inference: x -> x1 -> ... -> xn.
-    let xs: Vec<_> = (1..=n).map(|i| format_ident!("x{}", i)).collect();
-    let x_in: Vec<TokenStream> = (0..n)
-        .map(|i| {
-            if i == 0 {
-                quote!(x)
-            } else {
-                let p = &xs[i - 1];
-                quote!(&#p)
-            }
-        })
-        .collect();
-    let last_x = &xs[n - 1];
-
-    // Training: a1..a(n-1) are kept in the cache; the last output is returned.
+    // x -> a1 -> ... -> an, each a reference into a layer's state.
     let outs: Vec<_> = (1..=n).map(|i| format_ident!("a{}", i)).collect();
-    let caches: Vec<_> = (0..n).map(|i| format_ident!("c{}", i)).collect();
-    let kept = &outs[..n - 1];
-    let last_a = &outs[n - 1];
-    let a_in: Vec<TokenStream> = (0..n)
+    let ins: Vec<TokenStream> = (0..n)
         .map(|i| {
             if i == 0 {
                 quote!(x)
             } else {
                 let p = &outs[i - 1];
-                quote!(&#p)
+                quote!(#p)
             }
         })
         .collect();
+    let last = &outs[n - 1];
+    let last_ty = &tys[n - 1];
+    let last_state = &states[n - 1];
 
-    // Backward, last layer first: each gets its input, output, output
-    // gradient and cache from what the forward kept.
+    // Backward, last layer first.
     let backward_steps = |params_only_first: bool| -> TokenStream {
         let steps = (0..n).rev().map(|i| {
-            let f = fields[i];
-            let c = &caches[i];
-            let input = if i == 0 { quote!(x) } else { let a = &outs[i - 1]; quote!(&cache.#a) };
-            let output = if i == n - 1 { quote!(y) } else { let a = &outs[i]; quote!(&cache.#a) };
-            let dout = if i == n - 1 { quote!(dy) } else { let d = format_ident!("d{}", i + 1); quote!(&#d) };
+            let (f, s) = (fields[i], &states[i]);
+            let input = if i == 0 {
+                quote!(x)
+            } else {
+                let (prev_ty, prev_state) = (&tys[i - 1], &states[i - 1]);
+                quote!(<#prev_ty as ::staticnn::Layer<B>>::output(&state.#prev_state)?)
+            };
+            let dout = if i == n - 1 {
+                quote!(dy)
+            } else {
+                let d = format_ident!("d{}", i + 1);
+                quote!(#d)
+            };
             let d = format_ident!("d{}", i);
             if i == 0 && params_only_first {
-                quote!(#l::backward_params(&self.#f, #input, #output, #dout, &cache.#c, &mut grads.#f)?;)
+                quote!(#l::backward_params(&self.#f, #input, #dout, &mut state.#s, &mut grads.#f)?;)
             } else {
-                quote!(let #d = #l::backward(&self.#f, #input, #output, #dout, &cache.#c, &mut grads.#f)?;)
+                quote!(let #d = #l::backward(&self.#f, #input, #dout, &mut state.#s, &mut grads.#f)?;)
             }
         });
         quote!(#(#steps)*)
@@ -74,31 +76,39 @@ pub fn expand(plan: &Plan) -> TokenStream {
         impl<B: ::staticnn::Backend> ::staticnn::Layer<B> for #name<B> {
             type Input = #input_ty;
             type Output = #output_ty;
-            type Cache = #cache<B>;
+            type State = #state<B>;
             type Grads = #grads<B>;
 
-            fn forward(&self, x: &::staticnn::Tensor<B, #input_ty>) -> ::staticnn::Result<::staticnn::Tensor<B, #output_ty>> {
-                #( let #xs = #l::forward(&self.#fields, #x_in)?; )*
-                Ok(#last_x)
-            }
-
-            fn forward_train(
+            fn infer<'s>(
                 &self,
                 x: &::staticnn::Tensor<B, #input_ty>,
+                state: &'s mut #state<B>,
+            ) -> ::staticnn::Result<&'s ::staticnn::Tensor<B, #output_ty>> {
+                #( let #outs = #l::infer(&self.#fields, #ins, &mut state.#states)?; )*
+                Ok(#last)
+            }
+
+            fn forward_train<'s>(
+                &self,
+                x: &::staticnn::Tensor<B, #input_ty>,
+                state: &'s mut #state<B>,
                 ctx: &mut ::staticnn::TrainCtx,
-            ) -> ::staticnn::Result<(::staticnn::Tensor<B, #output_ty>, #cache<B>)> {
-                #( let (#outs, #caches) = #l::forward_train(&self.#fields, #a_in, ctx)?; )*
-                Ok((#last_a, #cache { #(#kept,)* #(#caches,)* }))
+            ) -> ::staticnn::Result<&'s ::staticnn::Tensor<B, #output_ty>> {
+                #( let #outs = #l::forward_train(&self.#fields, #ins, &mut state.#states, ctx)?; )*
+                Ok(#last)
             }
 
-            fn backward(
+            fn output(state: &#state<B>) -> ::staticnn::Result<&::staticnn::Tensor<B, #output_ty>> {
+                <#last_ty as ::staticnn::Layer<B>>::output(&state.#last_state)
+            }
+
+            fn backward<'s>(
                 &self,
                 x: &::staticnn::Tensor<B, #input_ty>,
-                y: &::staticnn::Tensor<B, #output_ty>,
                 dy: &::staticnn::Tensor<B, #output_ty>,
-                cache: &#cache<B>,
+                state: &'s mut #state<B>,
                 grads: &mut #grads<B>,
-            ) -> ::staticnn::Result<::staticnn::Tensor<B, #input_ty>> {
+            ) -> ::staticnn::Result<&'s ::staticnn::Tensor<B, #input_ty>> {
                 #backward
                 Ok(d0)
             }
@@ -106,9 +116,8 @@ pub fn expand(plan: &Plan) -> TokenStream {
             fn backward_params(
                 &self,
                 x: &::staticnn::Tensor<B, #input_ty>,
-                y: &::staticnn::Tensor<B, #output_ty>,
                 dy: &::staticnn::Tensor<B, #output_ty>,
-                cache: &#cache<B>,
+                state: &mut #state<B>,
                 grads: &mut #grads<B>,
             ) -> ::staticnn::Result<()> {
                 #backward_params

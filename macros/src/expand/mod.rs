@@ -37,8 +37,8 @@ fn grads_name(plan: &Plan) -> Ident {
     format_ident!("{}Grads", plan.name)
 }
 
-fn cache_name(plan: &Plan) -> Ident {
-    format_ident!("{}Cache", plan.name)
+fn state_name(plan: &Plan) -> Ident {
+    format_ident!("{}State", plan.name)
 }
 
 /// The runtime type of a layer, e.g. `Dense<B, 784, 128>`.

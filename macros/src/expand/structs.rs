@@ -1,6 +1,6 @@
 //! The network struct, its gradient struct and its (hidden) cache struct.
 
-use super::{cache_name, grads_name, layer_ty};
+use super::{grads_name, layer_ty, state_name};
 use crate::shape::Plan;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -8,7 +8,7 @@ use quote::{format_ident, quote};
 pub fn expand(plan: &Plan) -> TokenStream {
     let (name, vis, attrs) = (&plan.name, &plan.vis, &plan.attrs);
     let grads = grads_name(plan);
-    let cache = cache_name(plan);
+    let state = state_name(plan);
     let fields: Vec<_> = plan.layers.iter().map(|l| &l.field).collect();
     let tys: Vec<_> = plan.layers.iter().map(layer_ty).collect();
     let output = plan
@@ -36,12 +36,12 @@ pub fn expand(plan: &Plan) -> TokenStream {
     });
     let grads_doc = format!(" Gradients of [`{name}`]'s parameters, one field per layer.");
 
-    // The cache keeps every activation between layers (not the network's
-    // input or output, which the caller holds) and each layer's own cache.
-    let n = plan.layers.len();
-    let acts: Vec<_> = (1..n).map(|i| format_ident!("a{}", i)).collect();
-    let act_tys: Vec<_> = plan.layers[..n - 1].iter().map(|l| l.output.ty()).collect();
-    let caches: Vec<_> = (0..n).map(|i| format_ident!("c{}", i)).collect();
+    let state_doc = format!(
+        " Buffers that [`{name}`] reuses from call to call (each layer's output, input gradient and cache); start from `Default::default()`."
+    );
+    let states: Vec<_> = (0..plan.layers.len())
+        .map(|i| format_ident!("s{}", i))
+        .collect();
 
     quote! {
         #(#attrs)*
@@ -57,10 +57,15 @@ pub fn expand(plan: &Plan) -> TokenStream {
             #( #vis #fields: <#tys as ::staticnn::Layer<B>>::Grads, )*
         }
 
-        #[doc(hidden)]
-        #vis struct #cache<B: ::staticnn::Backend> {
-            #( #acts: ::staticnn::Tensor<B, #act_tys>, )*
-            #( #caches: <#tys as ::staticnn::Layer<B>>::Cache, )*
+        #[doc = #state_doc]
+        #vis struct #state<B: ::staticnn::Backend = ::staticnn::Cpu> {
+            #( #states: <#tys as ::staticnn::Layer<B>>::State, )*
+        }
+
+        impl<B: ::staticnn::Backend> ::core::default::Default for #state<B> {
+            fn default() -> Self {
+                #state { #( #states: ::core::default::Default::default(), )* }
+            }
         }
     }
 }

@@ -40,6 +40,13 @@ impl Device for Cpu {
         Ok(())
     }
 
+    fn resize(&self, buf: &mut Vec<f32>, len: usize) -> Result<()> {
+        // Within capacity this never allocates: a smaller last batch and
+        // the full batches after it reuse the same memory.
+        buf.resize(len, 0.0);
+        Ok(())
+    }
+
     fn fill(&self, buf: &mut Vec<f32>, value: f32) -> Result<()> {
         buf.fill(value);
         Ok(())

@@ -50,6 +50,11 @@ pub trait Device: Clone + Debug + Send + Sync + 'static {
     /// Copy `src` into `dst` (same lengths).
     fn copy(&self, src: &Self::Buf, dst: &mut Self::Buf) -> Result<()>;
 
+    /// Change `buf` to hold `len` values, reusing its memory where it can
+    /// (a CPU vector keeps its capacity). The values are unspecified
+    /// afterwards.
+    fn resize(&self, buf: &mut Self::Buf, len: usize) -> Result<()>;
+
     /// Set every value of `buf` to `value`.
     fn fill(&self, buf: &mut Self::Buf, value: f32) -> Result<()>;
 

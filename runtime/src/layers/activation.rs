@@ -2,7 +2,7 @@
 //! any [`Activation`]; the public names (`Relu`, `Sigmoid`, ...) are aliases
 //! that fix the kind.
 
-use super::{no_params, Layer, TrainCtx};
+use super::{no_forward, no_params, Buffers, Layer, TrainCtx};
 use crate::backend::Backend;
 use crate::ops::activation::Activation;
 use crate::shape::Shape;
@@ -103,35 +103,41 @@ impl<S> LeakyRelu<S> {
     }
 }
 
-impl<B: Backend, S: Shape, K: ActivationKind> Layer<B> for Activate<S, K>
-where
-    S: Shape,
-{
+impl<B: Backend, S: Shape, K: ActivationKind> Layer<B> for Activate<S, K> {
     type Input = S;
     type Output = S;
-    type Cache = ();
+    type State = Buffers<B, S, S>;
     no_params!(B);
 
-    fn forward(&self, x: &Tensor<B, S>) -> Result<Tensor<B, S>> {
-        let mut y = x.zeros_like_batch()?;
+    fn infer<'s>(&self, x: &Tensor<B, S>, state: &'s mut Self::State) -> Result<&'s Tensor<B, S>> {
+        let y = Tensor::reuse(&mut state.y, x.device(), x.batch())?;
         x.device()
             .activation_forward(self.activation(), x.buf(), y.buf_mut())?;
         Ok(y)
     }
 
-    fn forward_train(&self, x: &Tensor<B, S>, _ctx: &mut TrainCtx) -> Result<(Tensor<B, S>, ())> {
-        Ok((self.forward(x)?, ()))
-    }
-
-    fn backward(
+    fn forward_train<'s>(
         &self,
         x: &Tensor<B, S>,
-        y: &Tensor<B, S>,
+        state: &'s mut Self::State,
+        _ctx: &mut TrainCtx,
+    ) -> Result<&'s Tensor<B, S>> {
+        self.infer(x, state)
+    }
+
+    fn output(state: &Self::State) -> Result<&Tensor<B, S>> {
+        state.output()
+    }
+
+    fn backward<'s>(
+        &self,
+        x: &Tensor<B, S>,
         dy: &Tensor<B, S>,
-        _cache: &(),
+        state: &'s mut Self::State,
         _grads: &mut (),
-    ) -> Result<Tensor<B, S>> {
-        let mut dx = x.zeros_like_batch()?;
+    ) -> Result<&'s Tensor<B, S>> {
+        let y = state.y.as_ref().ok_or_else(no_forward)?;
+        let dx = Tensor::reuse(&mut state.dx, x.device(), x.batch())?;
         x.device().activation_backward(
             self.activation(),
             x.buf(),

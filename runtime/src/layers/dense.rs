@@ -1,7 +1,7 @@
 //! Fully connected layer, `y = x W^T + b`, with PyTorch's `[out, in]`
 //! weight layout.
 
-use super::{GradVisitor, Layer, ParamVisitor, ParamVisitorMut, TrainCtx};
+use super::{Buffers, GradVisitor, Layer, ParamVisitor, ParamVisitorMut, TrainCtx};
 use crate::backend::{Backend, Device};
 use crate::init::Init;
 use crate::param::Param;
@@ -101,11 +101,15 @@ fn dense_backward_params<B: Backend>(
 impl<B: Backend, const I: usize, const O: usize> Layer<B> for Dense<B, I, O> {
     type Input = Rank1<I>;
     type Output = Rank1<O>;
-    type Cache = ();
+    type State = Buffers<B, Rank1<I>, Rank1<O>>;
     type Grads = DenseGrads<B>;
 
-    fn forward(&self, x: &Tensor<B, Rank1<I>>) -> Result<Tensor<B, Rank1<O>>> {
-        let mut y = x.zeros_like_batch()?;
+    fn infer<'s>(
+        &self,
+        x: &Tensor<B, Rank1<I>>,
+        state: &'s mut Self::State,
+    ) -> Result<&'s Tensor<B, Rank1<O>>> {
+        let y = Tensor::reuse(&mut state.y, x.device(), x.batch())?;
         dense_forward(
             x.device(),
             (x.batch(), I, O),
@@ -117,24 +121,28 @@ impl<B: Backend, const I: usize, const O: usize> Layer<B> for Dense<B, I, O> {
         Ok(y)
     }
 
-    fn forward_train(
+    fn forward_train<'s>(
         &self,
         x: &Tensor<B, Rank1<I>>,
+        state: &'s mut Self::State,
         _ctx: &mut TrainCtx,
-    ) -> Result<(Tensor<B, Rank1<O>>, ())> {
-        Ok((self.forward(x)?, ()))
+    ) -> Result<&'s Tensor<B, Rank1<O>>> {
+        self.infer(x, state)
     }
 
-    fn backward(
+    fn output(state: &Self::State) -> Result<&Tensor<B, Rank1<O>>> {
+        state.output()
+    }
+
+    fn backward<'s>(
         &self,
         x: &Tensor<B, Rank1<I>>,
-        y: &Tensor<B, Rank1<O>>,
         dy: &Tensor<B, Rank1<O>>,
-        cache: &(),
+        state: &'s mut Self::State,
         grads: &mut DenseGrads<B>,
-    ) -> Result<Tensor<B, Rank1<I>>> {
-        self.backward_params(x, y, dy, cache, grads)?;
-        let mut dx = x.zeros_like_batch()?;
+    ) -> Result<&'s Tensor<B, Rank1<I>>> {
+        self.backward_params(x, dy, state, grads)?;
+        let dx = Tensor::reuse(&mut state.dx, x.device(), x.batch())?;
         // dx[b, i] = sum over o of dy[b, o] * W[o, i].
         x.device().gemm(
             (x.batch(), I, O),
@@ -152,9 +160,8 @@ impl<B: Backend, const I: usize, const O: usize> Layer<B> for Dense<B, I, O> {
     fn backward_params(
         &self,
         x: &Tensor<B, Rank1<I>>,
-        _y: &Tensor<B, Rank1<O>>,
         dy: &Tensor<B, Rank1<O>>,
-        _cache: &(),
+        _state: &mut Self::State,
         grads: &mut DenseGrads<B>,
     ) -> Result<()> {
         dense_backward_params(

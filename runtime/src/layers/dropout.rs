@@ -1,6 +1,6 @@
 //! Inverted dropout: active in training, the identity in inference.
 
-use super::{no_params, Layer, TrainCtx};
+use super::{no_params, Buffers, Layer, TrainCtx};
 use crate::backend::{Backend, Device};
 use crate::shape::Shape;
 use crate::tensor::Tensor;
@@ -15,10 +15,21 @@ pub struct Dropout<S> {
     _shape: PhantomData<S>,
 }
 
-/// The mask drawn in the training forward (`0` or `1 / (1 - p)` per value).
+/// Dropout's buffers: output, input gradient, and the mask drawn in the
+/// training forward (`0` or `1 / (1 - p)` per value; none in inference).
 #[derive(Debug)]
-pub struct DropoutCache<B: Device> {
+pub struct DropoutState<B: Device, S: Shape> {
+    io: Buffers<B, S, S>,
     mask: Option<B::Buf>,
+}
+
+impl<B: Device, S: Shape> Default for DropoutState<B, S> {
+    fn default() -> Self {
+        DropoutState {
+            io: Buffers::default(),
+            mask: None,
+        }
+    }
 }
 
 impl<S> Dropout<S> {
@@ -45,43 +56,57 @@ impl<S> Dropout<S> {
 impl<B: Backend, S: Shape> Layer<B> for Dropout<S> {
     type Input = S;
     type Output = S;
-    type Cache = DropoutCache<B>;
+    type State = DropoutState<B, S>;
     no_params!(B);
 
-    fn forward(&self, x: &Tensor<B, S>) -> Result<Tensor<B, S>> {
-        x.try_clone()
+    fn infer<'s>(&self, x: &Tensor<B, S>, state: &'s mut Self::State) -> Result<&'s Tensor<B, S>> {
+        state.mask = None;
+        let y = Tensor::reuse(&mut state.io.y, x.device(), x.batch())?;
+        x.device().copy(x.buf(), y.buf_mut())?;
+        Ok(y)
     }
 
-    fn forward_train(
+    fn forward_train<'s>(
         &self,
         x: &Tensor<B, S>,
+        state: &'s mut Self::State,
         ctx: &mut TrainCtx,
-    ) -> Result<(Tensor<B, S>, DropoutCache<B>)> {
+    ) -> Result<&'s Tensor<B, S>> {
         if self.p == 0.0 {
-            return Ok((x.try_clone()?, DropoutCache { mask: None }));
+            return self.infer(x, state);
         }
         let dev = x.device();
-        let mut y = x.zeros_like_batch()?;
-        let mut mask = dev.zeros(x.len())?;
-        dev.dropout_forward(self.p, ctx.next_seed(), x.buf(), y.buf_mut(), &mut mask)?;
-        Ok((y, DropoutCache { mask: Some(mask) }))
+        let mask = match state.mask.take() {
+            Some(mut m) => {
+                dev.resize(&mut m, x.len())?;
+                m
+            }
+            None => dev.zeros(x.len())?,
+        };
+        let mask = state.mask.insert(mask);
+        let y = Tensor::reuse(&mut state.io.y, dev, x.batch())?;
+        dev.dropout_forward(self.p, ctx.next_seed(), x.buf(), y.buf_mut(), mask)?;
+        Ok(y)
     }
 
-    fn backward(
+    fn output(state: &Self::State) -> Result<&Tensor<B, S>> {
+        state.io.output()
+    }
+
+    fn backward<'s>(
         &self,
-        _x: &Tensor<B, S>,
-        _y: &Tensor<B, S>,
+        x: &Tensor<B, S>,
         dy: &Tensor<B, S>,
-        cache: &DropoutCache<B>,
+        state: &'s mut Self::State,
         _grads: &mut (),
-    ) -> Result<Tensor<B, S>> {
-        match &cache.mask {
-            None => dy.try_clone(),
-            Some(mask) => {
-                let mut dx = dy.zeros_like_batch()?;
-                dy.device().dropout_backward(mask, dy.buf(), dx.buf_mut())?;
-                Ok(dx)
-            }
+    ) -> Result<&'s Tensor<B, S>> {
+        let dev = x.device();
+        let dx = Tensor::reuse(&mut state.io.dx, dev, x.batch())?;
+        match &state.mask {
+            // p = 0, or the last forward was inference: the identity.
+            None => dev.copy(dy.buf(), dx.buf_mut())?,
+            Some(mask) => dev.dropout_backward(mask, dy.buf(), dx.buf_mut())?,
         }
+        Ok(dx)
     }
 }

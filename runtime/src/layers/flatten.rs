@@ -1,6 +1,6 @@
 //! Flatten: reinterpret each sample as a flat vector.
 
-use super::{no_params, Layer, TrainCtx};
+use super::{no_params, Buffers, Layer, TrainCtx};
 use crate::backend::Backend;
 use crate::shape::{Rank1, Shape};
 use crate::tensor::Tensor;
@@ -26,29 +26,44 @@ impl<S, const N: usize> Flatten<S, N> {
 impl<B: Backend, S: Shape, const N: usize> Layer<B> for Flatten<S, N> {
     type Input = S;
     type Output = Rank1<N>;
-    type Cache = ();
+    type State = Buffers<B, S, Rank1<N>>;
     no_params!(B);
 
-    fn forward(&self, x: &Tensor<B, S>) -> Result<Tensor<B, Rank1<N>>> {
-        Ok(x.try_clone()?.reshape())
-    }
-
-    fn forward_train(
+    // Each layer owns its output, so flattening is a copy; it is one pass
+    // over memory, next to the product that follows it.
+    fn infer<'s>(
         &self,
         x: &Tensor<B, S>,
-        _ctx: &mut TrainCtx,
-    ) -> Result<(Tensor<B, Rank1<N>>, ())> {
-        Ok((self.forward(x)?, ()))
+        state: &'s mut Self::State,
+    ) -> Result<&'s Tensor<B, Rank1<N>>> {
+        const { assert!(S::SIZE == N, "Flatten's output size must equal its input's") };
+        let y = Tensor::reuse(&mut state.y, x.device(), x.batch())?;
+        x.device().copy(x.buf(), y.buf_mut())?;
+        Ok(y)
     }
 
-    fn backward(
+    fn forward_train<'s>(
         &self,
-        _x: &Tensor<B, S>,
-        _y: &Tensor<B, Rank1<N>>,
+        x: &Tensor<B, S>,
+        state: &'s mut Self::State,
+        _ctx: &mut TrainCtx,
+    ) -> Result<&'s Tensor<B, Rank1<N>>> {
+        self.infer(x, state)
+    }
+
+    fn output(state: &Self::State) -> Result<&Tensor<B, Rank1<N>>> {
+        state.output()
+    }
+
+    fn backward<'s>(
+        &self,
+        x: &Tensor<B, S>,
         dy: &Tensor<B, Rank1<N>>,
-        _cache: &(),
+        state: &'s mut Self::State,
         _grads: &mut (),
-    ) -> Result<Tensor<B, S>> {
-        Ok(dy.try_clone()?.reshape())
+    ) -> Result<&'s Tensor<B, S>> {
+        let dx = Tensor::reuse(&mut state.dx, x.device(), x.batch())?;
+        x.device().copy(dy.buf(), dx.buf_mut())?;
+        Ok(dx)
     }
 }

@@ -1,12 +1,17 @@
 //! Layers, and the [`Layer`] trait that every layer and every network
 //! declared with `network!` implements.
 //!
-//! Training works in two passes. [`Layer::forward_train`] returns the output
-//! and a cache of what the backward pass needs beyond the input and the
-//! output (a dropout mask, say). [`Layer::backward`] then gets the input,
-//! the output, the output's gradient and that cache, writes the parameter
-//! gradients into a gradient struct and returns the input's gradient. The
-//! caller keeps the activations, so nothing is copied between layers.
+//! Each layer keeps the buffers it writes in a [`Layer::State`] that the
+//! caller owns and passes back on every call: the layer's output, its input
+//! gradient, and whatever the backward pass needs (a dropout mask, say).
+//! Buffers are sized on the first call and reused after, so a training step
+//! after warm-up allocates nothing, and layers hand each other references
+//! into their states, so nothing is copied between layers.
+//!
+//! A training step is [`Layer::forward_train`] followed by
+//! [`Layer::backward`] with the same state: backward gets the input again
+//! (the caller holds it) and the output's gradient, writes the parameter
+//! gradients into a gradient struct and returns the input's gradient.
 
 mod activation;
 mod dense;
@@ -16,16 +21,16 @@ mod softmax;
 
 pub use activation::{kind, Activate, Identity, LeakyRelu, Relu, Sigmoid, Step, Tanh};
 pub use dense::{Dense, DenseGrads};
-pub use dropout::{Dropout, DropoutCache};
+pub use dropout::{Dropout, DropoutState};
 pub use flatten::Flatten;
 pub use softmax::Softmax;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, Device};
 use crate::param::Param;
 use crate::rng::Rng;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
-use crate::Result;
+use crate::{Error, Result};
 
 /// Per-step state of a training forward pass: the source of dropout seeds.
 #[derive(Debug, Clone)]
@@ -54,6 +59,32 @@ pub type ParamVisitorMut<'a, B> = dyn FnMut(&str, &mut Param<B>) -> Result<()> +
 /// Visits each parameter together with its gradient, in a fixed order.
 pub type GradVisitor<'a, B> = dyn FnMut(&mut Param<B>, &Param<B>) -> Result<()> + 'a;
 
+/// The state of a layer whose backward pass needs only its input and its
+/// output: the output and the input gradient, reused from call to call.
+#[derive(Debug)]
+pub struct Buffers<B: Device, I: Shape, O: Shape> {
+    pub(crate) y: Option<Tensor<B, O>>,
+    pub(crate) dx: Option<Tensor<B, I>>,
+}
+
+impl<B: Device, I: Shape, O: Shape> Default for Buffers<B, I, O> {
+    fn default() -> Self {
+        Buffers { y: None, dx: None }
+    }
+}
+
+impl<B: Device, I: Shape, O: Shape> Buffers<B, I, O> {
+    /// The output of the last forward pass.
+    pub fn output(&self) -> Result<&Tensor<B, O>> {
+        self.y.as_ref().ok_or_else(no_forward)
+    }
+}
+
+/// The error for a backward pass (or `output`) before any forward pass.
+pub(crate) fn no_forward() -> Error {
+    Error::config("backward", "called before forward_train on this state")
+}
+
 /// A differentiable map from batches of `Input` to batches of `Output`.
 ///
 /// Implemented by every runtime layer and by every network that `network!`
@@ -64,34 +95,42 @@ pub trait Layer<B: Backend>: Send + Sync {
     type Input: Shape;
     /// Shape of one output sample.
     type Output: Shape;
-    /// What the training forward keeps for the backward pass, beyond the
-    /// input and output.
-    type Cache: Send;
+    /// Buffers the layer reuses across calls: its output, its input
+    /// gradient, and what backward needs. Start from `Default::default()`.
+    type State: Default + Send;
     /// Gradients of the parameters, shaped like the parameters.
     type Grads: Send;
 
-    /// Inference: dropout off, no cache.
-    fn forward(&self, x: &Tensor<B, Self::Input>) -> Result<Tensor<B, Self::Output>>;
-
-    /// Training forward: returns the output and the cache for
-    /// [`backward`](Layer::backward).
-    #[allow(clippy::type_complexity)]
-    fn forward_train(
+    /// Inference (dropout off) into `state`; returns the output.
+    fn infer<'s>(
         &self,
         x: &Tensor<B, Self::Input>,
+        state: &'s mut Self::State,
+    ) -> Result<&'s Tensor<B, Self::Output>>;
+
+    /// Training forward into `state`, keeping what [`backward`]
+    /// (Layer::backward) needs; returns the output.
+    fn forward_train<'s>(
+        &self,
+        x: &Tensor<B, Self::Input>,
+        state: &'s mut Self::State,
         ctx: &mut TrainCtx,
-    ) -> Result<(Tensor<B, Self::Output>, Self::Cache)>;
+    ) -> Result<&'s Tensor<B, Self::Output>>;
 
-    /// Writes the parameter gradients into `grads` (overwriting, not
-    /// accumulating) and returns the gradient with respect to `x`.
-    fn backward(
+    /// The output of the last forward pass on `state`.
+    fn output(state: &Self::State) -> Result<&Tensor<B, Self::Output>>;
+
+    /// Given the input `x` of the last [`forward_train`]
+    /// (Layer::forward_train) on `state` and the gradient `dy` of its
+    /// output, writes the parameter gradients into `grads` (overwriting,
+    /// not accumulating) and returns the gradient with respect to `x`.
+    fn backward<'s>(
         &self,
         x: &Tensor<B, Self::Input>,
-        y: &Tensor<B, Self::Output>,
         dy: &Tensor<B, Self::Output>,
-        cache: &Self::Cache,
+        state: &'s mut Self::State,
         grads: &mut Self::Grads,
-    ) -> Result<Tensor<B, Self::Input>>;
+    ) -> Result<&'s Tensor<B, Self::Input>>;
 
     /// Like [`backward`](Layer::backward) but without the input gradient,
     /// which the first layer of a network does not need (for a Dense layer
@@ -99,12 +138,18 @@ pub trait Layer<B: Backend>: Send + Sync {
     fn backward_params(
         &self,
         x: &Tensor<B, Self::Input>,
-        y: &Tensor<B, Self::Output>,
         dy: &Tensor<B, Self::Output>,
-        cache: &Self::Cache,
+        state: &mut Self::State,
         grads: &mut Self::Grads,
     ) -> Result<()> {
-        self.backward(x, y, dy, cache, grads).map(drop)
+        self.backward(x, dy, state, grads).map(drop)
+    }
+
+    /// Inference into a fresh tensor. Convenient; for repeated calls
+    /// without allocation, keep a state and use [`infer`](Layer::infer).
+    fn forward(&self, x: &Tensor<B, Self::Input>) -> Result<Tensor<B, Self::Output>> {
+        let mut state = Self::State::default();
+        self.infer(x, &mut state)?.try_clone()
     }
 
     /// Number of learnable values.

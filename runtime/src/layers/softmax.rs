@@ -5,7 +5,7 @@
 //! the two stably; this layer is for networks that must output
 //! probabilities.
 
-use super::{no_params, Layer, TrainCtx};
+use super::{no_forward, no_params, Buffers, Layer, TrainCtx};
 use crate::backend::Backend;
 use crate::shape::Rank1;
 use crate::tensor::Tensor;
@@ -24,33 +24,42 @@ impl<const N: usize> Softmax<N> {
 impl<B: Backend, const N: usize> Layer<B> for Softmax<N> {
     type Input = Rank1<N>;
     type Output = Rank1<N>;
-    type Cache = ();
+    type State = Buffers<B, Rank1<N>, Rank1<N>>;
     no_params!(B);
 
-    fn forward(&self, x: &Tensor<B, Rank1<N>>) -> Result<Tensor<B, Rank1<N>>> {
-        let mut y = x.zeros_like_batch()?;
+    fn infer<'s>(
+        &self,
+        x: &Tensor<B, Rank1<N>>,
+        state: &'s mut Self::State,
+    ) -> Result<&'s Tensor<B, Rank1<N>>> {
+        let y = Tensor::reuse(&mut state.y, x.device(), x.batch())?;
         x.device()
             .softmax_forward(x.batch(), N, x.buf(), y.buf_mut())?;
         Ok(y)
     }
 
-    fn forward_train(
+    fn forward_train<'s>(
         &self,
         x: &Tensor<B, Rank1<N>>,
+        state: &'s mut Self::State,
         _ctx: &mut TrainCtx,
-    ) -> Result<(Tensor<B, Rank1<N>>, ())> {
-        Ok((self.forward(x)?, ()))
+    ) -> Result<&'s Tensor<B, Rank1<N>>> {
+        self.infer(x, state)
     }
 
-    fn backward(
+    fn output(state: &Self::State) -> Result<&Tensor<B, Rank1<N>>> {
+        state.output()
+    }
+
+    fn backward<'s>(
         &self,
         x: &Tensor<B, Rank1<N>>,
-        y: &Tensor<B, Rank1<N>>,
         dy: &Tensor<B, Rank1<N>>,
-        _cache: &(),
+        state: &'s mut Self::State,
         _grads: &mut (),
-    ) -> Result<Tensor<B, Rank1<N>>> {
-        let mut dx = x.zeros_like_batch()?;
+    ) -> Result<&'s Tensor<B, Rank1<N>>> {
+        let y = state.y.as_ref().ok_or_else(no_forward)?;
+        let dx = Tensor::reuse(&mut state.dx, x.device(), x.batch())?;
         x.device()
             .softmax_backward(x.batch(), N, y.buf(), dy.buf(), dx.buf_mut())?;
         Ok(dx)

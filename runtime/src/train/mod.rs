@@ -112,6 +112,13 @@ impl<B: Backend> Sums<B> {
         })
     }
 
+    fn reset(&mut self, dev: &B) -> Result<()> {
+        dev.fill(&mut self.loss, 0.0)?;
+        dev.fill(&mut self.hits, 0.0)?;
+        self.samples = 0;
+        Ok(())
+    }
+
     fn read(&self, dev: &B, accuracy: bool) -> Result<Evaluation> {
         let n = self.samples.max(1) as f32;
         Ok(Evaluation {
@@ -160,6 +167,32 @@ fn score<B: Backend, S: Shape, L: Loss<S>>(
     Ok(())
 }
 
+/// What a training step reuses from one step to the next: the model's
+/// layer states, the loss gradient and the parameter gradients. Make one
+/// per model and pass it to every [`train_step`].
+pub struct StepBuffers<B: Backend, M: Layer<B>> {
+    state: M::State,
+    dout: Option<Tensor<B, M::Output>>,
+    grads: M::Grads,
+    sums: Sums<B>,
+}
+
+impl<B: Backend, M: Layer<B>> StepBuffers<B, M> {
+    pub fn new(model: &M, dev: &B) -> Result<Self> {
+        Ok(StepBuffers {
+            state: M::State::default(),
+            dout: None,
+            grads: model.zero_grads(dev)?,
+            sums: Sums::new(dev)?,
+        })
+    }
+
+    /// The parameter gradients of the last step.
+    pub fn grads(&self) -> &M::Grads {
+        &self.grads
+    }
+}
+
 /// One optimisation step on one batch: forward, loss, backward, update.
 /// Returns the batch-mean loss (reading it from the device).
 pub fn train_step<B, M, L, O>(
@@ -168,7 +201,7 @@ pub fn train_step<B, M, L, O>(
     loss: &L,
     x: &Tensor<B, M::Input>,
     y: &Tensor<B, L::Target>,
-    grads: &mut M::Grads,
+    buffers: &mut StepBuffers<B, M>,
     ctx: &mut TrainCtx,
 ) -> Result<f32>
 where
@@ -177,21 +210,21 @@ where
     L: Loss<M::Output>,
     O: Optimizer<B>,
 {
-    let mut sums = Sums::new(x.device())?;
-    step(model, opt, loss, x, y, grads, ctx, &mut sums)?;
-    Ok(sums.read(x.device(), false)?.loss)
+    let dev = x.device();
+    buffers.sums.reset(dev)?;
+    step(model, opt, loss, x, y, buffers, ctx)?;
+    Ok(buffers.sums.read(dev, false)?.loss)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// A step that adds its loss into `buffers.sums` (read once per epoch).
 fn step<B, M, L, O>(
     model: &mut M,
     opt: &mut O,
     loss: &L,
     x: &Tensor<B, M::Input>,
     y: &Tensor<B, L::Target>,
-    grads: &mut M::Grads,
+    buffers: &mut StepBuffers<B, M>,
     ctx: &mut TrainCtx,
-    sums: &mut Sums<B>,
 ) -> Result<()>
 where
     B: Backend,
@@ -199,11 +232,11 @@ where
     L: Loss<M::Output>,
     O: Optimizer<B>,
 {
-    let (out, cache) = model.forward_train(x, ctx)?;
-    let mut dout = out.zeros_like_batch()?;
-    score(loss, &out, y, Some(&mut dout), sums)?;
-    model.backward_params(x, &out, &dout, &cache, grads)?;
-    opt.step(model, grads)
+    let out = model.forward_train(x, &mut buffers.state, ctx)?;
+    let dout = Tensor::reuse(&mut buffers.dout, x.device(), x.batch())?;
+    score(loss, out, y, Some(&mut *dout), &mut buffers.sums)?;
+    model.backward_params(x, dout, &mut buffers.state, &mut buffers.grads)?;
+    opt.step(model, &buffers.grads)
 }
 
 /// Mean loss (and accuracy) of `model` over `data`, in inference mode.
@@ -220,9 +253,10 @@ where
 {
     let dev = model.device();
     let mut sums = Sums::new(dev)?;
+    let mut state = M::State::default();
     for batch in data.batches(batch_size, None) {
         let (x, y) = batch.to_device(dev)?;
-        score(loss, &model.forward(&x)?, &y, None, &mut sums)?;
+        score(loss, model.infer(&x, &mut state)?, &y, None, &mut sums)?;
     }
     sums.read(dev, loss.has_accuracy())
 }
@@ -305,7 +339,7 @@ where
     let dev = model.device().clone();
     let mut rng = Rng::new(cfg.seed);
     let mut ctx = TrainCtx::new(cfg.seed ^ 0x5EED);
-    let mut grads = model.zero_grads(&dev)?;
+    let mut buffers = StepBuffers::new(model, &dev)?;
     let base_lr = opt.lr();
     let mut history = History::default();
     let mut best = f32::INFINITY;
@@ -333,14 +367,14 @@ where
         } else {
             ProgressBar::hidden()
         };
-        let mut sums = Sums::new(&dev)?;
+        buffers.sums.reset(&dev)?;
         for batch in batches {
             let (x, y) = batch.to_device(&dev)?;
-            step(model, opt, loss, &x, &y, &mut grads, &mut ctx, &mut sums)?;
+            step(model, opt, loss, &x, &y, &mut buffers, &mut ctx)?;
             bar.inc(1);
         }
         bar.finish_and_clear();
-        let train_eval = sums.read(&dev, loss.has_accuracy())?;
+        let train_eval = buffers.sums.read(&dev, loss.has_accuracy())?;
         if !train_eval.loss.is_finite() {
             return Err(Error::Diverged {
                 epoch: epoch + 1,
