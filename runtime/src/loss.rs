@@ -30,19 +30,7 @@ pub trait Loss<S: Shape>: Send + Sync {
         pred: &Tensor<B, S>,
         target: &Tensor<B, Self::Target>,
     ) -> Result<f32> {
-        check_batch(pred, target)?;
-        let dev = pred.device();
-        let mut sum = dev.zeros(1)?;
-        dev.loss(
-            self.kind(),
-            pred.batch(),
-            S::SIZE,
-            pred.buf(),
-            target.buf(),
-            None,
-            &mut sum,
-        )?;
-        Ok(dev.read(&sum)?[0] / pred.batch() as f32)
+        batch_mean(self.kind(), pred, target, None)
     }
 
     /// The batch-mean loss and its gradient with respect to `pred`.
@@ -51,21 +39,32 @@ pub trait Loss<S: Shape>: Send + Sync {
         pred: &Tensor<B, S>,
         target: &Tensor<B, Self::Target>,
     ) -> Result<(f32, Tensor<B, S>)> {
-        check_batch(pred, target)?;
-        let dev = pred.device();
-        let mut sum = dev.zeros(1)?;
         let mut grad = pred.zeros_like_batch()?;
-        dev.loss(
-            self.kind(),
-            pred.batch(),
-            S::SIZE,
-            pred.buf(),
-            target.buf(),
-            Some(grad.buf_mut()),
-            &mut sum,
-        )?;
-        Ok((dev.read(&sum)?[0] / pred.batch() as f32, grad))
+        let value = batch_mean(self.kind(), pred, target, Some(&mut grad))?;
+        Ok((value, grad))
     }
+}
+
+/// Run a loss kernel on one batch and read the mean back.
+fn batch_mean<B: Backend, S: Shape, T: Shape>(
+    kind: LossKind,
+    pred: &Tensor<B, S>,
+    target: &Tensor<B, T>,
+    grad: Option<&mut Tensor<B, S>>,
+) -> Result<f32> {
+    check_batch(pred, target)?;
+    let dev = pred.device();
+    let mut sum = dev.zeros(1)?;
+    dev.loss(
+        kind,
+        pred.batch(),
+        S::SIZE,
+        pred.buf(),
+        target.buf(),
+        grad.map(Tensor::buf_mut),
+        &mut sum,
+    )?;
+    Ok(dev.read(&sum)?[0] / pred.batch() as f32)
 }
 
 pub(crate) fn check_batch<B: Backend, S: Shape, T: Shape>(

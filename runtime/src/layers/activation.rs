@@ -2,7 +2,7 @@
 //! any [`Activation`]; the public names (`Relu`, `Sigmoid`, ...) are aliases
 //! that fix the kind.
 
-use super::{no_forward, no_params, Buffers, Layer, TrainCtx};
+use super::{no_forward, no_params, Buffers, Layer};
 use crate::backend::Backend;
 use crate::ops::activation::Activation;
 use crate::shape::Shape;
@@ -114,15 +114,6 @@ impl<B: Backend, S: Shape, K: ActivationKind> Layer<B> for Activate<S, K> {
         x.device()
             .activation_forward(self.activation(), x.buf(), y.buf_mut())?;
         Ok(y)
-    }
-
-    fn forward_train<'s>(
-        &self,
-        x: &Tensor<B, S>,
-        state: &'s mut Self::State,
-        _ctx: &mut TrainCtx,
-    ) -> Result<&'s Tensor<B, S>> {
-        self.infer(x, state)
     }
 
     fn output(state: &Self::State) -> Result<&Tensor<B, S>> {

@@ -1,7 +1,7 @@
 //! Fully connected layer, `y = x W^T + b`, with PyTorch's `[out, in]`
 //! weight layout.
 
-use super::{Buffers, GradVisitor, Layer, ParamVisitor, ParamVisitorMut, TrainCtx};
+use super::{Buffers, GradVisitor, Layer, ParamVisitor, ParamVisitorMut};
 use crate::backend::{Backend, Device};
 use crate::init::Init;
 use crate::param::Param;
@@ -119,15 +119,6 @@ impl<B: Backend, const I: usize, const O: usize> Layer<B> for Dense<B, I, O> {
             y.buf_mut(),
         )?;
         Ok(y)
-    }
-
-    fn forward_train<'s>(
-        &self,
-        x: &Tensor<B, Rank1<I>>,
-        state: &'s mut Self::State,
-        _ctx: &mut TrainCtx,
-    ) -> Result<&'s Tensor<B, Rank1<O>>> {
-        self.infer(x, state)
     }
 
     fn output(state: &Self::State) -> Result<&Tensor<B, Rank1<O>>> {

@@ -1,6 +1,6 @@
 //! Flatten: reinterpret each sample as a flat vector.
 
-use super::{no_params, Buffers, Layer, TrainCtx};
+use super::{no_params, Buffers, Layer};
 use crate::backend::Backend;
 use crate::shape::{Rank1, Shape};
 use crate::tensor::Tensor;
@@ -40,15 +40,6 @@ impl<B: Backend, S: Shape, const N: usize> Layer<B> for Flatten<S, N> {
         let y = Tensor::reuse(&mut state.y, x.device(), x.batch())?;
         x.device().copy(x.buf(), y.buf_mut())?;
         Ok(y)
-    }
-
-    fn forward_train<'s>(
-        &self,
-        x: &Tensor<B, S>,
-        state: &'s mut Self::State,
-        _ctx: &mut TrainCtx,
-    ) -> Result<&'s Tensor<B, Rank1<N>>> {
-        self.infer(x, state)
     }
 
     fn output(state: &Self::State) -> Result<&Tensor<B, Rank1<N>>> {

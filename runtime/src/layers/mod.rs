@@ -109,13 +109,17 @@ pub trait Layer<B: Backend>: Send + Sync {
     ) -> Result<&'s Tensor<B, Self::Output>>;
 
     /// Training forward into `state`, keeping what [`backward`]
-    /// (Layer::backward) needs; returns the output.
+    /// (Layer::backward) needs; returns the output. The default is
+    /// [`infer`](Layer::infer), for layers that behave the same in training.
     fn forward_train<'s>(
         &self,
         x: &Tensor<B, Self::Input>,
         state: &'s mut Self::State,
         ctx: &mut TrainCtx,
-    ) -> Result<&'s Tensor<B, Self::Output>>;
+    ) -> Result<&'s Tensor<B, Self::Output>> {
+        let _ = ctx;
+        self.infer(x, state)
+    }
 
     /// The output of the last forward pass on `state`.
     fn output(state: &Self::State) -> Result<&Tensor<B, Self::Output>>;

@@ -5,7 +5,7 @@
 //! the two stably; this layer is for networks that must output
 //! probabilities.
 
-use super::{no_forward, no_params, Buffers, Layer, TrainCtx};
+use super::{no_forward, no_params, Buffers, Layer};
 use crate::backend::Backend;
 use crate::shape::Rank1;
 use crate::tensor::Tensor;
@@ -36,15 +36,6 @@ impl<B: Backend, const N: usize> Layer<B> for Softmax<N> {
         x.device()
             .softmax_forward(x.batch(), N, x.buf(), y.buf_mut())?;
         Ok(y)
-    }
-
-    fn forward_train<'s>(
-        &self,
-        x: &Tensor<B, Rank1<N>>,
-        state: &'s mut Self::State,
-        _ctx: &mut TrainCtx,
-    ) -> Result<&'s Tensor<B, Rank1<N>>> {
-        self.infer(x, state)
     }
 
     fn output(state: &Self::State) -> Result<&Tensor<B, Rank1<N>>> {

@@ -24,16 +24,52 @@ pub trait Optimizer<B: Backend> {
     fn set_lr(&mut self, lr: f32);
 }
 
-/// State slot `i`, allocated like `param` the first time it is needed.
-fn slot<'a, B: Backend>(
-    state: &'a mut Vec<Param<B>>,
-    i: usize,
-    param: &Param<B>,
-) -> Result<&'a mut Param<B>> {
-    if state.len() == i {
-        state.push(param.zeros_like()?);
-    }
-    Ok(&mut state[i])
+/// `lr` and `set_lr`, the same for every optimiser here.
+macro_rules! lr_accessors {
+    () => {
+        fn lr(&self) -> f32 {
+            self.lr
+        }
+        fn set_lr(&mut self, lr: f32) {
+            self.lr = lr;
+        }
+    };
+}
+
+/// Builder methods that set a hyper-parameter field of the same name.
+macro_rules! setters {
+    ($($(#[$doc:meta])* $field:ident),* $(,)?) => {$(
+        $(#[$doc])*
+        pub fn $field(mut self, $field: f32) -> Self {
+            self.$field = $field;
+            self
+        }
+    )*};
+}
+
+/// Walk `model`'s parameters with their gradients and the optimiser's
+/// per-parameter state, creating each state with `make` on the first step
+/// and reusing it after.
+fn walk<B, M, S>(
+    model: &mut M,
+    grads: &M::Grads,
+    states: &mut Vec<S>,
+    make: impl Fn(&Param<B>) -> Result<S>,
+    mut update: impl FnMut(&mut Param<B>, &Param<B>, &mut S) -> Result<()>,
+) -> Result<()>
+where
+    B: Backend,
+    M: Layer<B>,
+{
+    let mut i = 0;
+    model.visit_grads(grads, &mut |p, g| {
+        if states.len() == i {
+            states.push(make(p)?);
+        }
+        update(p, g, &mut states[i])?;
+        i += 1;
+        Ok(())
+    })
 }
 
 /// Stochastic gradient descent with optional momentum, Nesterov momentum
@@ -44,7 +80,8 @@ pub struct Sgd<B: Backend> {
     momentum: f32,
     nesterov: bool,
     weight_decay: f32,
-    velocity: Vec<Param<B>>,
+    /// Momentum buffers; `None` while momentum is zero.
+    velocity: Vec<Option<Param<B>>>,
 }
 
 impl<B: Backend> Sgd<B> {
@@ -57,17 +94,10 @@ impl<B: Backend> Sgd<B> {
             velocity: Vec::new(),
         }
     }
-    pub fn momentum(mut self, momentum: f32) -> Self {
-        self.momentum = momentum;
-        self
-    }
+    setters!(momentum, weight_decay);
     /// Nesterov momentum (needs a non-zero momentum to have an effect).
     pub fn nesterov(mut self, nesterov: bool) -> Self {
         self.nesterov = nesterov;
-        self
-    }
-    pub fn weight_decay(mut self, weight_decay: f32) -> Self {
-        self.weight_decay = weight_decay;
         self
     }
 }
@@ -80,25 +110,19 @@ impl<B: Backend> Optimizer<B> for Sgd<B> {
             nesterov: self.nesterov,
             weight_decay: self.weight_decay,
         };
-        let velocity = &mut self.velocity;
-        let mut i = 0;
-        model.visit_grads(grads, &mut |p, g| {
-            let dev = p.device().clone();
-            let v = if h.momentum != 0.0 {
-                Some(slot(velocity, i, p)?.buf_mut())
+        let make = |p: &Param<B>| {
+            if h.momentum != 0.0 {
+                p.zeros_like().map(Some)
             } else {
-                None
-            };
-            i += 1;
-            dev.sgd_step(&h, p.buf_mut(), g.buf(), v)
+                Ok(None)
+            }
+        };
+        walk(model, grads, &mut self.velocity, make, |p, g, v| {
+            let dev = p.device().clone();
+            dev.sgd_step(&h, p.buf_mut(), g.buf(), v.as_mut().map(Param::buf_mut))
         })
     }
-    fn lr(&self) -> f32 {
-        self.lr
-    }
-    fn set_lr(&mut self, lr: f32) {
-        self.lr = lr;
-    }
+    lr_accessors!();
 }
 
 /// Adam (Kingma & Ba 2015) with bias correction and optional L2 weight
@@ -112,8 +136,8 @@ pub struct Adam<B: Backend> {
     weight_decay: f32,
     decoupled: bool,
     t: u64,
-    m: Vec<Param<B>>,
-    v: Vec<Param<B>>,
+    /// First and second moment estimates.
+    moments: Vec<(Param<B>, Param<B>)>,
 }
 
 impl<B: Backend> Adam<B> {
@@ -127,8 +151,7 @@ impl<B: Backend> Adam<B> {
             weight_decay: 0.0,
             decoupled: false,
             t: 0,
-            m: Vec::new(),
-            v: Vec::new(),
+            moments: Vec::new(),
         }
     }
     /// AdamW (Loshchilov & Hutter 2019): weight decay applied to the weights
@@ -145,14 +168,7 @@ impl<B: Backend> Adam<B> {
         self.beta2 = beta2;
         self
     }
-    pub fn eps(mut self, eps: f32) -> Self {
-        self.eps = eps;
-        self
-    }
-    pub fn weight_decay(mut self, weight_decay: f32) -> Self {
-        self.weight_decay = weight_decay;
-        self
-    }
+    setters!(eps, weight_decay);
 }
 
 /// AdamW: [`Adam`] with decoupled weight decay.
@@ -170,22 +186,13 @@ impl<B: Backend> Optimizer<B> for Adam<B> {
             decoupled: self.decoupled,
             t: self.t,
         };
-        let (ms, vs) = (&mut self.m, &mut self.v);
-        let mut i = 0;
-        model.visit_grads(grads, &mut |p, g| {
+        let make = |p: &Param<B>| Ok((p.zeros_like()?, p.zeros_like()?));
+        walk(model, grads, &mut self.moments, make, |p, g, (m, v)| {
             let dev = p.device().clone();
-            let m = slot(ms, i, p)?;
-            let v = slot(vs, i, p)?;
-            i += 1;
             dev.adam_step(&h, p.buf_mut(), g.buf(), m.buf_mut(), v.buf_mut())
         })
     }
-    fn lr(&self) -> f32 {
-        self.lr
-    }
-    fn set_lr(&mut self, lr: f32) {
-        self.lr = lr;
-    }
+    lr_accessors!();
 }
 
 /// RMSprop (Hinton), as PyTorch's `RMSprop` without momentum or centring.
@@ -209,18 +216,7 @@ impl<B: Backend> RmsProp<B> {
             sq: Vec::new(),
         }
     }
-    pub fn alpha(mut self, alpha: f32) -> Self {
-        self.alpha = alpha;
-        self
-    }
-    pub fn eps(mut self, eps: f32) -> Self {
-        self.eps = eps;
-        self
-    }
-    pub fn weight_decay(mut self, weight_decay: f32) -> Self {
-        self.weight_decay = weight_decay;
-        self
-    }
+    setters!(alpha, eps, weight_decay);
 }
 
 impl<B: Backend> Optimizer<B> for RmsProp<B> {
@@ -231,21 +227,12 @@ impl<B: Backend> Optimizer<B> for RmsProp<B> {
             eps: self.eps,
             weight_decay: self.weight_decay,
         };
-        let sq = &mut self.sq;
-        let mut i = 0;
-        model.visit_grads(grads, &mut |p, g| {
+        walk(model, grads, &mut self.sq, Param::zeros_like, |p, g, sq| {
             let dev = p.device().clone();
-            let s = slot(sq, i, p)?;
-            i += 1;
-            dev.rmsprop_step(&h, p.buf_mut(), g.buf(), s.buf_mut())
+            dev.rmsprop_step(&h, p.buf_mut(), g.buf(), sq.buf_mut())
         })
     }
-    fn lr(&self) -> f32 {
-        self.lr
-    }
-    fn set_lr(&mut self, lr: f32) {
-        self.lr = lr;
-    }
+    lr_accessors!();
 }
 
 /// AdaGrad (Duchi et al. 2011), as PyTorch's `Adagrad`.
@@ -267,14 +254,7 @@ impl<B: Backend> AdaGrad<B> {
             sum: Vec::new(),
         }
     }
-    pub fn eps(mut self, eps: f32) -> Self {
-        self.eps = eps;
-        self
-    }
-    pub fn weight_decay(mut self, weight_decay: f32) -> Self {
-        self.weight_decay = weight_decay;
-        self
-    }
+    setters!(eps, weight_decay);
 }
 
 impl<B: Backend> Optimizer<B> for AdaGrad<B> {
@@ -284,19 +264,16 @@ impl<B: Backend> Optimizer<B> for AdaGrad<B> {
             eps: self.eps,
             weight_decay: self.weight_decay,
         };
-        let sums = &mut self.sum;
-        let mut i = 0;
-        model.visit_grads(grads, &mut |p, g| {
-            let dev = p.device().clone();
-            let s = slot(sums, i, p)?;
-            i += 1;
-            dev.adagrad_step(&h, p.buf_mut(), g.buf(), s.buf_mut())
-        })
+        walk(
+            model,
+            grads,
+            &mut self.sum,
+            Param::zeros_like,
+            |p, g, sum| {
+                let dev = p.device().clone();
+                dev.adagrad_step(&h, p.buf_mut(), g.buf(), sum.buf_mut())
+            },
+        )
     }
-    fn lr(&self) -> f32 {
-        self.lr
-    }
-    fn set_lr(&mut self, lr: f32) {
-        self.lr = lr;
-    }
+    lr_accessors!();
 }
