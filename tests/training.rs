@@ -289,3 +289,89 @@ fn bad_labels_fail_before_any_update() {
     .unwrap_err();
     assert!(err.to_string().contains("batch size"), "{err}");
 }
+
+#[test]
+fn full_mnist_idx_directory_loads_and_trains() {
+    // The `--data DIR` path of the mnist example, on IDX files written from
+    // the bundled digits (gzipped training set, plain test set).
+    use std::io::Write;
+    let all = bundled();
+    let (test, train) = all.split(0.2, 8).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let pixels = |d: &Dataset<Rank1<784>, ClassIndex>| -> Vec<u8> {
+        d.inputs()
+            .iter()
+            .map(|v| (v * 255.0).round() as u8)
+            .collect()
+    };
+    let labels = |d: &Dataset<Rank1<784>, ClassIndex>| -> Vec<u8> {
+        d.targets().iter().map(|&v| v as u8).collect()
+    };
+    let p = dir.path();
+    staticnn::data::mnist::write_idx(
+        &p.join("t10k-images-idx3-ubyte"),
+        &p.join("t10k-labels-idx1-ubyte"),
+        28,
+        28,
+        &pixels(&test),
+        &labels(&test),
+    )
+    .unwrap();
+    staticnn::data::mnist::write_idx(
+        &p.join("tmp-img"),
+        &p.join("tmp-lab"),
+        28,
+        28,
+        &pixels(&train),
+        &labels(&train),
+    )
+    .unwrap();
+    for (from, to) in [
+        ("tmp-img", "train-images-idx3-ubyte.gz"),
+        ("tmp-lab", "train-labels-idx1-ubyte.gz"),
+    ] {
+        let mut gz = flate2::write::GzEncoder::new(
+            std::fs::File::create(p.join(to)).unwrap(),
+            flate2::Compression::fast(),
+        );
+        gz.write_all(&std::fs::read(p.join(from)).unwrap()).unwrap();
+        gz.finish().unwrap();
+        std::fs::remove_file(p.join(from)).unwrap();
+    }
+    let (train2, test2) = mnist::load_dir::<Rank1<784>>(p).unwrap();
+    assert_eq!((train2.len(), test2.len()), (train.len(), test.len()));
+    assert_eq!(train2.targets(), train.targets());
+    let worst = train2
+        .inputs()
+        .iter()
+        .zip(train.inputs())
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max);
+    assert!(worst < 1e-6, "pixels changed by {worst}");
+
+    let mut net = Digits::init(&Cpu, 0).unwrap();
+    let mut opt = Adam::new(2e-3);
+    fit(
+        &mut net,
+        &mut opt,
+        &SoftmaxCrossEntropy,
+        &train2,
+        Some(&test2),
+        &FitConfig::new(2, 64).verbose(false),
+    )
+    .unwrap();
+    assert!(
+        evaluate(&net, &SoftmaxCrossEntropy, &test2, 256)
+            .unwrap()
+            .accuracy
+            .unwrap()
+            > 0.8
+    );
+
+    // A directory without the files says what it needs.
+    let empty = tempfile::tempdir().unwrap();
+    let err = mnist::load_dir::<Rank1<784>>(empty.path())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("train-images-idx3-ubyte"), "{err}");
+}
