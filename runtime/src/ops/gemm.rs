@@ -43,9 +43,29 @@ fn view(
 
 /// nalgebra hands products to `matrixmultiply` only when every dimension
 /// exceeds 5; below that it uses column-wise code that assumes unit row
-/// stride and so mis-indexes our row-major views. Tiny products (a batch of
-/// 4, one output) are cheap anyway, so they get a plain loop.
+/// stride and so mis-indexes our row-major views. Those products (batch-1
+/// inference, a single output unit, a batch of 4) get loops of their own,
+/// written so the compiler vectorises them along contiguous rows.
 const SMALL: usize = 5;
+
+/// Dot product with independent partial sums, so it vectorises.
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    const LANES: usize = 16;
+    let mut acc = [0.0f32; LANES];
+    let (a_chunks, b_chunks) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let tail: f32 = a_chunks
+        .remainder()
+        .iter()
+        .zip(b_chunks.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in a_chunks.zip(b_chunks) {
+        for l in 0..LANES {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
 
 #[allow(clippy::too_many_arguments)]
 fn small_gemm(
@@ -58,20 +78,31 @@ fn small_gemm(
     beta: f32,
     c: &mut [f32],
 ) {
+    let a_at = |i: usize, p: usize| if trans_a { a[p * m + i] } else { a[i * k + p] };
     for i in 0..m {
-        for j in 0..n {
-            let mut s = 0.0;
-            for p in 0..k {
-                let av = if trans_a { a[p * m + i] } else { a[i * k + p] };
-                let bv = if trans_b { b[j * k + p] } else { b[p * n + j] };
-                s += av * bv;
+        let c_row = &mut c[i * n..(i + 1) * n];
+        // With beta == 0 the output is write-only (it may hold garbage).
+        let old = |v: f32| if beta == 0.0 { 0.0 } else { beta * v };
+        if trans_b {
+            // B is stored [n, k]: each output is a dot product of two rows.
+            for (j, cv) in c_row.iter_mut().enumerate() {
+                let b_row = &b[j * k..(j + 1) * k];
+                let s = if trans_a {
+                    (0..k).map(|p| a_at(i, p) * b_row[p]).sum()
+                } else {
+                    dot(&a[i * k..(i + 1) * k], b_row)
+                };
+                *cv = alpha * s + old(*cv);
             }
-            let old = if beta == 0.0 {
-                0.0
-            } else {
-                beta * c[i * n + j]
-            };
-            c[i * n + j] = alpha * s + old;
+        } else {
+            // B is stored [k, n]: the output row is a sum of B's rows.
+            c_row.iter_mut().for_each(|v| *v = old(*v));
+            for p in 0..k {
+                let av = alpha * a_at(i, p);
+                for (cv, bv) in c_row.iter_mut().zip(&b[p * n..(p + 1) * n]) {
+                    *cv += av * bv;
+                }
+            }
         }
     }
 }

@@ -441,5 +441,5 @@ fn describe(s: &EpochStats, epochs: usize) -> String {
     if let Some(a) = s.val_accuracy {
         line += &format!(", val_accuracy {a:.4}");
     }
-    line + &format!(" ({:.1}s)", s.seconds)
+    line + &format!(" ({:.2}s)", s.seconds)
 }
