@@ -27,11 +27,8 @@ pub enum Error {
     },
 
     /// A parameter was given values of the wrong length.
-    #[error(
-        "parameter `{name}` has shape {shape:?} ({expected} values) but {got} values were given"
-    )]
+    #[error("a parameter of shape {shape:?} holds {expected} values, but {got} were given")]
     ParamLength {
-        name: String,
         shape: Vec<usize>,
         expected: usize,
         got: usize,

@@ -20,7 +20,6 @@ impl<B: Device> Param<B> {
         let len = dims.iter().product::<usize>();
         if values.len() != len {
             return Err(Error::ParamLength {
-                name: String::from("(new)"),
                 shape: dims.to_vec(),
                 expected: len,
                 got: values.len(),
@@ -85,7 +84,6 @@ impl<B: Device> Param<B> {
     pub fn set(&mut self, values: &[f32]) -> Result<()> {
         if values.len() != self.len() {
             return Err(Error::ParamLength {
-                name: String::new(),
                 shape: self.dims.to_vec(),
                 expected: self.len(),
                 got: values.len(),
@@ -98,7 +96,6 @@ impl<B: Device> Param<B> {
     pub fn copy_from(&mut self, other: &Param<B>) -> Result<()> {
         if other.dims != self.dims {
             return Err(Error::ParamLength {
-                name: String::new(),
                 shape: self.dims.to_vec(),
                 expected: self.len(),
                 got: other.len(),
@@ -126,5 +123,22 @@ impl<B: Device> fmt::Debug for Param<B> {
             .field("device", &B::NAME)
             .field("dims", &self.dims)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::Cpu;
+
+    #[test]
+    fn lengths_are_checked() {
+        let err = Param::from_slice(&Cpu, &[2, 3], &[0.0; 5]).unwrap_err().to_string();
+        assert!(err.contains("shape [2, 3] holds 6 values, but 5 were given"), "{err}");
+        let mut p = Param::zeros(&Cpu, &[2]).unwrap();
+        assert!(p.set(&[1.0, 2.0, 3.0]).is_err());
+        assert_eq!(p.to_vec().unwrap(), vec![0.0, 0.0]);
+        let q = Param::from_slice(&Cpu, &[3], &[1.0, 2.0, 3.0]).unwrap();
+        assert!(p.copy_from(&q).is_err());
     }
 }
