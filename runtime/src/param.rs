@@ -133,8 +133,13 @@ mod tests {
 
     #[test]
     fn lengths_are_checked() {
-        let err = Param::from_slice(&Cpu, &[2, 3], &[0.0; 5]).unwrap_err().to_string();
-        assert!(err.contains("shape [2, 3] holds 6 values, but 5 were given"), "{err}");
+        let err = Param::from_slice(&Cpu, &[2, 3], &[0.0; 5])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("shape [2, 3] holds 6 values, but 5 were given"),
+            "{err}"
+        );
         let mut p = Param::zeros(&Cpu, &[2]).unwrap();
         assert!(p.set(&[1.0, 2.0, 3.0]).is_err());
         assert_eq!(p.to_vec().unwrap(), vec![0.0, 0.0]);
