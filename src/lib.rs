@@ -22,6 +22,49 @@
 //! # Ok::<(), staticnn::Error>(())
 //! ```
 //!
+//! ## Training
+//!
+//! ```
+//! use staticnn::prelude::*;
+//!
+//! network! {
+//!     struct Xor: [2] { Dense(8), Tanh, Dense(1), Sigmoid }
+//! }
+//!
+//! let data = Dataset::<Rank1<2>, Rank1<1>>::new(
+//!     vec![0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0],
+//!     vec![0.0, 1.0, 1.0, 0.0],
+//! )?;
+//! let mut net = Xor::init(&Cpu, 0)?;
+//! let mut opt = Adam::new(0.05);
+//! let cfg = FitConfig::new(400, 4).verbose(false);
+//! let history = fit(&mut net, &mut opt, &BinaryCrossEntropy, &data, None, &cfg)?;
+//! assert_eq!(history.last().unwrap().train_accuracy, Some(1.0));
+//! # Ok::<(), staticnn::Error>(())
+//! ```
+//!
+//! ## Weights
+//!
+//! Saved as safetensors with PyTorch's names (`0.weight` for the first,
+//! unnamed layer; `out.bias` for a layer named `out`) and layouts:
+//!
+//! ```
+//! use staticnn::prelude::*;
+//!
+//! network! {
+//!     struct Net: [4] { Dense(3), Relu, out: Dense(2) }
+//! }
+//!
+//! let path = std::env::temp_dir().join(format!("staticnn-doc-{}.safetensors", std::process::id()));
+//! let a = Net::init(&Cpu, 1)?;
+//! a.save(&path)?;
+//! let mut b = Net::init(&Cpu, 2)?;
+//! b.load(&path)?;
+//! assert_eq!(a.out.weight.to_vec()?, b.out.weight.to_vec()?);
+//! # std::fs::remove_file(&path).ok();
+//! # Ok::<(), staticnn::Error>(())
+//! ```
+//!
 //! See the README for the DSL, the layers, training and weights.
 
 pub use staticnn_macros::network;
