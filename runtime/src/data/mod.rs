@@ -82,16 +82,24 @@ impl<X: Shape, Y: Shape> Dataset<X, Y> {
 
     /// The samples at `indices`, in that order.
     pub fn select(&self, indices: &[usize]) -> Dataset<X, Y> {
-        let mut x = Vec::with_capacity(indices.len() * X::SIZE);
-        let mut y = Vec::with_capacity(indices.len() * Y::SIZE);
-        for &i in indices {
-            x.extend_from_slice(&self.x[i * X::SIZE..(i + 1) * X::SIZE]);
-            y.extend_from_slice(&self.y[i * Y::SIZE..(i + 1) * Y::SIZE]);
-        }
+        let (mut x, mut y) = (Vec::new(), Vec::new());
+        self.gather(indices, &mut x, &mut y);
         Dataset {
             x,
             y,
             _shapes: PhantomData,
+        }
+    }
+
+    /// Copy the inputs and targets of the samples at `indices` into `x` and
+    /// `y` (cleared first). Reusing the same vectors for every batch keeps
+    /// their capacity, so batching allocates nothing after the first batch.
+    pub fn gather(&self, indices: &[usize], x: &mut Vec<f32>, y: &mut Vec<f32>) {
+        x.clear();
+        y.clear();
+        for &i in indices {
+            x.extend_from_slice(&self.x[i * X::SIZE..(i + 1) * X::SIZE]);
+            y.extend_from_slice(&self.y[i * Y::SIZE..(i + 1) * Y::SIZE]);
         }
     }
 

@@ -239,6 +239,41 @@ where
     opt.step(model, &buffers.grads)
 }
 
+/// Mini-batches on the device, gathered through host vectors; both the
+/// host vectors and the device tensors are reused from batch to batch.
+struct Loader<B: Backend, X: Shape, Y: Shape> {
+    host_x: Vec<f32>,
+    host_y: Vec<f32>,
+    x: Option<Tensor<B, X>>,
+    y: Option<Tensor<B, Y>>,
+}
+
+impl<B: Backend, X: Shape, Y: Shape> Loader<B, X, Y> {
+    fn new() -> Self {
+        Loader {
+            host_x: Vec::new(),
+            host_y: Vec::new(),
+            x: None,
+            y: None,
+        }
+    }
+
+    /// The samples at `indices` as device tensors.
+    fn load(
+        &mut self,
+        dev: &B,
+        data: &Dataset<X, Y>,
+        indices: &[usize],
+    ) -> Result<(&Tensor<B, X>, &Tensor<B, Y>)> {
+        data.gather(indices, &mut self.host_x, &mut self.host_y);
+        let x = Tensor::reuse(&mut self.x, dev, indices.len())?;
+        dev.write(x.buf_mut(), &self.host_x)?;
+        let y = Tensor::reuse(&mut self.y, dev, indices.len())?;
+        dev.write(y.buf_mut(), &self.host_y)?;
+        Ok((x, y))
+    }
+}
+
 /// Mean loss (and accuracy) of `model` over `data`, in inference mode.
 pub fn evaluate<B, M, L>(
     model: &M,
@@ -254,9 +289,11 @@ where
     let dev = model.device();
     let mut sums = Sums::new(dev)?;
     let mut state = M::State::default();
-    for batch in data.batches(batch_size, None) {
-        let (x, y) = batch.to_device(dev)?;
-        score(loss, model.infer(&x, &mut state)?, &y, None, &mut sums)?;
+    let mut loader = Loader::new();
+    let order: Vec<usize> = (0..data.len()).collect();
+    for indices in order.chunks(batch_size.max(1)) {
+        let (x, y) = loader.load(dev, data, indices)?;
+        score(loss, model.infer(x, &mut state)?, y, None, &mut sums)?;
     }
     sums.read(dev, loss.has_accuracy())
 }
@@ -340,6 +377,8 @@ where
     let mut rng = Rng::new(cfg.seed);
     let mut ctx = TrainCtx::new(cfg.seed ^ 0x5EED);
     let mut buffers = StepBuffers::new(model, &dev)?;
+    let mut loader = Loader::new();
+    let mut order: Vec<usize> = (0..train.len()).collect();
     let base_lr = opt.lr();
     let mut history = History::default();
     let mut best = f32::INFINITY;
@@ -354,7 +393,11 @@ where
             .as_ref()
             .map_or(base_lr, |s| s.lr(epoch, base_lr));
         opt.set_lr(lr);
-        let batches = train.batches(cfg.batch_size, Some(&mut rng));
+        // Each epoch shuffles the identity permutation afresh, so a seed
+        // fixes every epoch's order independently of the previous ones.
+        order.iter_mut().enumerate().for_each(|(i, v)| *v = i);
+        rng.shuffle(&mut order);
+        let batches = order.chunks(cfg.batch_size);
         let bar = if show_bar {
             let bar = ProgressBar::new(batches.len() as u64);
             if let Ok(style) = ProgressStyle::with_template(
@@ -368,9 +411,9 @@ where
             ProgressBar::hidden()
         };
         buffers.sums.reset(&dev)?;
-        for batch in batches {
-            let (x, y) = batch.to_device(&dev)?;
-            step(model, opt, loss, &x, &y, &mut buffers, &mut ctx)?;
+        for indices in batches {
+            let (x, y) = loader.load(&dev, train, indices)?;
+            step(model, opt, loss, x, y, &mut buffers, &mut ctx)?;
             bar.inc(1);
         }
         bar.finish_and_clear();
