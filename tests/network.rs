@@ -128,6 +128,15 @@ fn forward_shapes_and_probabilities() {
         net.forward(&x).unwrap().to_vec().unwrap(),
         y.to_vec().unwrap()
     );
+    let classes = net.predict_classes(&x).unwrap();
+    assert_eq!(classes.len(), 3);
+    for (i, &c) in classes.iter().enumerate() {
+        let row = y.sample(i);
+        assert!(
+            row.iter().all(|&v| v <= row[c]),
+            "{c} is not the largest of {row:?}"
+        );
+    }
     let img = Image::init(&Cpu, 0).unwrap();
     let x = Tensor::<Cpu, Rank3<1, 4, 4>>::zeros(&Cpu, 2).unwrap();
     assert_eq!(img.forward(&x).unwrap().batch(), 2);

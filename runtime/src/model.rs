@@ -34,21 +34,9 @@ pub trait Model<B: Backend>: Layer<B> + Sized {
     fn predict_classes(&self, x: &Tensor<B, Self::Input>) -> Result<Vec<usize>> {
         let y = self.forward(x)?;
         let values = y.to_vec()?;
-        let n = <Self::Output as Shape>::SIZE;
         Ok(values
-            .chunks_exact(n)
-            .map(|row| {
-                row.iter()
-                    .enumerate()
-                    .fold((0, f32::NEG_INFINITY), |best, (i, &v)| {
-                        if v > best.1 {
-                            (i, v)
-                        } else {
-                            best
-                        }
-                    })
-                    .0
-            })
+            .chunks_exact(<Self::Output as Shape>::SIZE)
+            .map(crate::ops::loss::argmax)
             .collect())
     }
 }

@@ -57,7 +57,7 @@ pub trait LossOp: Device {
 
 /// The class a label value names, or an error when it is not one of
 /// `0..classes`.
-fn class_of(label: f32, classes: usize) -> Result<usize> {
+pub(crate) fn class_of(label: f32, classes: usize) -> Result<usize> {
     if label >= 0.0 && label.fract() == 0.0 && (label as usize) < classes {
         Ok(label as usize)
     } else {
@@ -65,7 +65,8 @@ fn class_of(label: f32, classes: usize) -> Result<usize> {
     }
 }
 
-fn argmax(row: &[f32]) -> usize {
+/// Index of the largest value (the first one on ties; 0 for an all-NaN row).
+pub(crate) fn argmax(row: &[f32]) -> usize {
     let mut best = 0;
     for (i, v) in row.iter().enumerate() {
         if *v > row[best] {

@@ -9,7 +9,7 @@ use crate::data::Dataset;
 use crate::layers::{Layer, TrainCtx};
 use crate::loss::Loss;
 use crate::model::Model;
-use crate::ops::loss::LossKind;
+use crate::ops::loss::{class_of, LossKind};
 use crate::optim::{LrSchedule, Optimizer};
 use crate::param::Param;
 use crate::rng::Rng;
@@ -305,15 +305,8 @@ fn check_labels<S: Shape, L: Loss<S>, X: Shape>(
     data: &Dataset<X, L::Target>,
 ) -> Result<()> {
     if loss.kind() == LossKind::SoftmaxCrossEntropy {
-        if let Some(&label) = data
-            .targets()
-            .iter()
-            .find(|&&l| !(l >= 0.0 && l.fract() == 0.0 && (l as usize) < S::SIZE))
-        {
-            return Err(Error::LabelOutOfRange {
-                label,
-                classes: S::SIZE,
-            });
+        for &label in data.targets() {
+            class_of(label, S::SIZE)?;
         }
     }
     Ok(())
