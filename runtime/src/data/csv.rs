@@ -71,10 +71,17 @@ fn parse(
         }
         row.clear();
         for (col, field) in line.split(',').enumerate() {
-            let v: f32 = field.trim().parse().map_err(|_| {
+            // `f32::from_str` accepts "NaN" and "inf"; a dataset holding them
+            // would only surface later as a diverged loss, so refuse here.
+            let v = field.trim().parse::<f32>().ok().filter(|v| v.is_finite());
+            let v = v.ok_or_else(|| {
                 bad(
                     i + 1,
-                    format!("column {} is `{}`, not a number", col + 1, field.trim()),
+                    format!(
+                        "column {} is `{}`, not a finite number",
+                        col + 1,
+                        field.trim()
+                    ),
                 )
             })?;
             row.push(v);
@@ -127,6 +134,14 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("line 2: column 2 is `x`"), "{err}");
+
+        for bad_value in ["NaN", "inf", "-infinity"] {
+            std::fs::write(&p, format!("1,2,0\n3,{bad_value},1\n")).unwrap();
+            let err = load::<Rank1<2>, ClassIndex>(&p, CsvOptions::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("not a finite number"), "{err}");
+        }
 
         std::fs::write(&p, "1,2,0\n3,1\n").unwrap();
         let err = load::<Rank1<2>, ClassIndex>(&p, CsvOptions::default())
