@@ -141,6 +141,18 @@ fn wrong_dtype() {
 }
 
 #[test]
+fn non_finite_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.safetensors");
+    let mut t = valid();
+    let mut bias: Vec<u8> = f32_bytes(3);
+    bias[4..8].copy_from_slice(&f32::NAN.to_le_bytes());
+    t[3] = ("out.bias", Dtype::F32, vec![3], bias);
+    write(&path, &t);
+    expect_error(&path, &["`out.bias`", "NaN", "index 1", "finite"]);
+}
+
+#[test]
 fn truncated_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("w.safetensors");
@@ -176,14 +188,27 @@ fn a_failed_save_keeps_the_old_file() {
     let a = Net::init(&Cpu, 1).unwrap();
     a.save(&path).unwrap();
     let before = std::fs::read(&path).unwrap();
-    // Saving into a directory that does not exist fails cleanly ...
+
+    // Saving into a directory that does not exist fails cleanly.
     let err = a
         .save(dir.path().join("no/such/dir/w.safetensors"))
         .unwrap_err();
     assert!(err.to_string().contains("no/such/dir"), "{err}");
-    // ... and overwriting goes through a temporary file and a rename, so
-    // the file is always either the old or the new complete version.
-    Net::init(&Cpu, 2).unwrap().save(&path).unwrap();
+
+    // Make the save of a different network fail at the very path that
+    // holds the old weights: a directory squats on the temporary file's
+    // name, so writing the new file fails. The old file must be intact.
+    let tmp = dir
+        .path()
+        .join(format!(".w.safetensors.{}.tmp", std::process::id()));
+    std::fs::create_dir(&tmp).unwrap();
+    let b = Net::init(&Cpu, 2).unwrap();
+    assert!(b.save(&path).is_err());
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+
+    // Once the obstacle is gone, the save replaces the file whole.
+    std::fs::remove_dir(&tmp).unwrap();
+    b.save(&path).unwrap();
     assert_ne!(std::fs::read(&path).unwrap(), before);
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 }

@@ -86,6 +86,17 @@ pub enum Error {
         got: String,
     },
 
+    /// A tensor in a file holds NaN or an infinity.
+    #[error(
+        "{path}: tensor `{name}` holds {value} at index {index}; weights must be finite numbers"
+    )]
+    TensorNotFinite {
+        path: String,
+        name: String,
+        index: usize,
+        value: f32,
+    },
+
     /// A weights file could not be parsed at all.
     #[error("{path}: not a valid safetensors file: {why}")]
     BadWeights { path: String, why: String },

@@ -137,6 +137,15 @@ pub fn load_bytes<B: Backend, L: Layer<B>>(
             .chunks_exact(4)
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect();
+        // A NaN weight poisons every output silently; refuse it at the door.
+        if let Some(index) = v.iter().position(|x| !x.is_finite()) {
+            return Err(Error::TensorNotFinite {
+                path: origin.to_string(),
+                name: name.clone(),
+                index,
+                value: v[index],
+            });
+        }
         values.push(v);
     }
     let expected: BTreeSet<&str> = wanted.iter().map(|(n, _)| n.as_str()).collect();
