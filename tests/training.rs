@@ -2,7 +2,9 @@
 //! and the parts of `fit` around the loop (validation, early stopping,
 //! checkpoints, history, divergence, bad labels).
 
-use staticnn::data::csv::{CsvOptions, TargetColumns};
+#[path = "../examples/common/mod.rs"]
+mod common;
+
 use staticnn::prelude::*;
 
 network! {
@@ -74,14 +76,9 @@ fn every_optimiser_trains_xor_down() {
     }
 }
 
+/// The bundled digits, read exactly as the examples read them.
 fn bundled() -> Dataset<Rank1<784>, ClassIndex> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist_5k.csv.gz");
-    let opts = CsvOptions {
-        targets: TargetColumns::Last,
-        header: false,
-        feature_scale: 1.0 / 255.0,
-    };
-    csv::load(path, opts).unwrap()
+    common::bundled().unwrap()
 }
 
 #[test]
