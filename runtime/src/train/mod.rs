@@ -259,6 +259,7 @@ impl<B: Backend, X: Shape, Y: Shape> Loader<B, X, Y> {
     }
 
     /// The samples at `indices` as device tensors.
+    #[allow(clippy::type_complexity)] // a pair of references, read at a glance
     fn load(
         &mut self,
         dev: &B,
