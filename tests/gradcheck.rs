@@ -169,7 +169,7 @@ impl Layer<Cpu> for WrongDouble {
         Ok(y)
     }
     fn forward_train<'s>(
-        &self,
+        &mut self,
         x: &Tensor<Cpu, Rank1<3>>,
         state: &'s mut Self::State,
         _: &mut staticnn::TrainCtx,

@@ -54,7 +54,7 @@ impl GradCheck {
 
 /// Weighted sum of the layer's training output, in f64.
 fn objective<B: Backend, L: Layer<B>>(
-    layer: &L,
+    layer: &mut L,
     x: &Tensor<B, L::Input>,
     w: &[f32],
     seed: u64,
@@ -92,8 +92,12 @@ pub fn check_layer<B: Backend, L: Layer<B>>(
         Ok(())
     })?;
     let mut names = Vec::new();
-    layer.visit_params("", &mut |name, _| {
-        names.push(name.to_string());
+    // Buffers (running statistics) have no gradient; visit_grads skips
+    // them, so the names skip them too.
+    layer.visit_params("", &mut |name, p| {
+        if p.is_trainable() {
+            names.push(name.to_string());
+        }
         Ok(())
     })?;
 
@@ -135,10 +139,14 @@ pub fn check_layer<B: Backend, L: Layer<B>>(
     Ok(report)
 }
 
-/// Add `delta` to value `i` of parameter number `k` (in visit order).
+/// Add `delta` to value `i` of trainable parameter number `k` (in visit
+/// order).
 fn nudge<B: Backend, L: Layer<B>>(layer: &mut L, k: usize, i: usize, delta: f32) -> Result<()> {
     let mut idx = 0;
     layer.visit_params_mut("", &mut |_, p| {
+        if !p.is_trainable() {
+            return Ok(());
+        }
         if idx == k {
             let mut v = p.to_vec()?;
             v[i] += delta;

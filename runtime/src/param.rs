@@ -8,10 +8,16 @@ use std::fmt;
 ///
 /// `dims` is the PyTorch shape (`[out, in]` for a Dense weight), which is
 /// what save/load writes and checks.
+///
+/// A parameter is either trainable (it has a gradient and optimisers update
+/// it) or a buffer: state that is saved and loaded with the weights but
+/// learned some other way, like BatchNorm's running statistics (PyTorch's
+/// `register_buffer`).
 pub struct Param<B: Device> {
     dev: B,
     buf: B::Buf,
     dims: &'static [usize],
+    trainable: bool,
 }
 
 impl<B: Device> Param<B> {
@@ -29,6 +35,7 @@ impl<B: Device> Param<B> {
             dev: dev.clone(),
             buf: dev.upload(values)?,
             dims,
+            trainable: true,
         })
     }
 
@@ -38,6 +45,7 @@ impl<B: Device> Param<B> {
             dev: dev.clone(),
             buf: dev.zeros(dims.iter().product())?,
             dims,
+            trainable: true,
         })
     }
 
@@ -45,6 +53,19 @@ impl<B: Device> Param<B> {
     /// optimiser state).
     pub fn zeros_like(&self) -> Result<Self> {
         Self::zeros(&self.dev, self.dims)
+    }
+
+    /// The same parameter marked as a buffer: saved and loaded, but with no
+    /// gradient and never touched by an optimiser.
+    pub fn into_buffer(mut self) -> Self {
+        self.trainable = false;
+        self
+    }
+
+    /// Whether the parameter has a gradient (false for buffers such as
+    /// running statistics).
+    pub fn is_trainable(&self) -> bool {
+        self.trainable
     }
 
     /// The PyTorch shape.
@@ -106,13 +127,16 @@ impl<B: Device> Param<B> {
 
     /// A copy on another device.
     pub fn to_device<D: Device>(&self, dev: &D) -> Result<Param<D>> {
-        Param::from_slice(dev, self.dims, &self.dev.read(&self.buf)?)
+        let mut p = Param::from_slice(dev, self.dims, &self.dev.read(&self.buf)?)?;
+        p.trainable = self.trainable;
+        Ok(p)
     }
 
     /// A copy on the same device.
     pub fn try_clone(&self) -> Result<Self> {
         let mut p = self.zeros_like()?;
         self.dev.copy(&self.buf, &mut p.buf)?;
+        p.trainable = self.trainable;
         Ok(p)
     }
 }
@@ -122,6 +146,7 @@ impl<B: Device> fmt::Debug for Param<B> {
         f.debug_struct("Param")
             .field("device", &B::NAME)
             .field("dims", &self.dims)
+            .field("trainable", &self.trainable)
             .finish()
     }
 }

@@ -89,12 +89,12 @@ pub fn expand(plan: &Plan) -> TokenStream {
             }
 
             fn forward_train<'s>(
-                &self,
+                &mut self,
                 x: &::staticnn::Tensor<B, #input_ty>,
                 state: &'s mut #state<B>,
                 ctx: &mut ::staticnn::TrainCtx,
             ) -> ::staticnn::Result<&'s ::staticnn::Tensor<B, #output_ty>> {
-                #( let #outs = #l::forward_train(&self.#fields, #ins, &mut state.#states, ctx)?; )*
+                #( let #outs = #l::forward_train(&mut self.#fields, #ins, &mut state.#states, ctx)?; )*
                 Ok(#last)
             }
 

@@ -10,8 +10,9 @@ pub(crate) mod cpu;
 pub use cpu::Cpu;
 
 use crate::ops::{
-    activation::ActivationOp, bias::BiasOp, dropout::DropoutOp, gemm::GemmOp, loss::LossOp,
-    optim::OptimOp, softmax::SoftmaxOp,
+    activation::ActivationOp, add::AddOp, batch_norm::BatchNormOp, bias::BiasOp, conv::ConvOp,
+    dropout::DropoutOp, gemm::GemmOp, loss::LossOp, optim::OptimOp, pool::PoolOp,
+    softmax::SoftmaxOp,
 };
 use crate::Result;
 use std::borrow::Cow;
@@ -67,11 +68,33 @@ pub trait Device: Clone + Debug + Send + Sync + 'static {
 /// Implemented automatically for any type that implements [`Device`] and
 /// each op trait; a new backend implements those, never this.
 pub trait Backend:
-    Device + GemmOp + BiasOp + ActivationOp + SoftmaxOp + DropoutOp + LossOp + OptimOp
+    Device
+    + GemmOp
+    + BiasOp
+    + ActivationOp
+    + SoftmaxOp
+    + DropoutOp
+    + LossOp
+    + OptimOp
+    + ConvOp
+    + PoolOp
+    + BatchNormOp
+    + AddOp
 {
 }
 
 impl<T> Backend for T where
-    T: Device + GemmOp + BiasOp + ActivationOp + SoftmaxOp + DropoutOp + LossOp + OptimOp
+    T: Device
+        + GemmOp
+        + BiasOp
+        + ActivationOp
+        + SoftmaxOp
+        + DropoutOp
+        + LossOp
+        + OptimOp
+        + ConvOp
+        + PoolOp
+        + BatchNormOp
+        + AddOp
 {
 }

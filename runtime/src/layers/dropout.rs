@@ -67,7 +67,7 @@ impl<B: Backend, S: Shape> Layer<B> for Dropout<S> {
     }
 
     fn forward_train<'s>(
-        &self,
+        &mut self,
         x: &Tensor<B, S>,
         state: &'s mut Self::State,
         ctx: &mut TrainCtx,

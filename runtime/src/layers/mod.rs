@@ -111,8 +111,12 @@ pub trait Layer<B: Backend>: Send + Sync {
     /// Training forward into `state`, keeping what [`backward`]
     /// (Layer::backward) needs; returns the output. The default is
     /// [`infer`](Layer::infer), for layers that behave the same in training.
+    ///
+    /// It takes `&mut self` because a training pass may update state that
+    /// is not learned by gradient: BatchNorm's running statistics move
+    /// towards each batch's, as in PyTorch's `train()` mode.
     fn forward_train<'s>(
-        &self,
+        &mut self,
         x: &Tensor<B, Self::Input>,
         state: &'s mut Self::State,
         ctx: &mut TrainCtx,

@@ -122,16 +122,33 @@ impl GemmOp for Cpu {
         check_len("gemm A", m * k, a.len())?;
         check_len("gemm B", k * n, b.len())?;
         check_len("gemm C", m * n, c.len())?;
-        if m <= SMALL || n <= SMALL || k <= SMALL {
-            small_gemm((m, n, k), alpha, a, trans_a, b, trans_b, beta, c);
-            return Ok(());
-        }
-        let a = view(a, m, k, trans_a);
-        let b = view(b, k, n, trans_b);
-        let mut c = DMatrixViewMut::<f32, Dyn, Dyn>::from_slice_with_strides_mut(c, m, n, n, 1);
-        c.gemm(alpha, &a, &b, beta);
+        gemm_slices((m, n, k), alpha, a, trans_a, b, trans_b, beta, c);
         Ok(())
     }
+}
+
+/// The CPU product on slices whose lengths the caller has checked, for
+/// kernels (convolution) that multiply sub-blocks of their buffers.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn gemm_slices(
+    (m, n, k): (usize, usize, usize),
+    alpha: f32,
+    a: &[f32],
+    trans_a: bool,
+    b: &[f32],
+    trans_b: bool,
+    beta: f32,
+    c: &mut [f32],
+) {
+    debug_assert!(a.len() == m * k && b.len() == k * n && c.len() == m * n);
+    if m <= SMALL || n <= SMALL || k <= SMALL {
+        small_gemm((m, n, k), alpha, a, trans_a, b, trans_b, beta, c);
+        return;
+    }
+    let a = view(a, m, k, trans_a);
+    let b = view(b, k, n, trans_b);
+    let mut c = DMatrixViewMut::<f32, Dyn, Dyn>::from_slice_with_strides_mut(c, m, n, n, 1);
+    c.gemm(alpha, &a, &b, beta);
 }
 
 #[cfg(test)]

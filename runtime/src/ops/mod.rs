@@ -10,9 +10,14 @@
 //! matrix.
 
 pub mod activation;
+pub mod add;
+pub mod batch_norm;
 pub mod bias;
+pub mod conv;
 pub mod dropout;
 pub mod gemm;
 pub mod loss;
 pub mod optim;
+pub mod pool;
 pub mod softmax;
+pub mod window;

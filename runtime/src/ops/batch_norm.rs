@@ -1,0 +1,368 @@
+//! Batch normalisation: per channel, normalise by the batch's statistics in
+//! training (and move the running statistics towards them) or by the running
+//! statistics in inference, then scale and shift.
+//!
+//! Data are `[batch, channels, spatial]` row-major: `spatial` is 1 after a
+//! Dense layer (PyTorch's `BatchNorm1d`) and `H * W` after a convolution
+//! (`BatchNorm2d`).
+
+use crate::backend::{cpu::check_len, Cpu, Device};
+use crate::{Error, Result};
+use rayon::prelude::*;
+
+/// Sizes of a batch-norm op.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NormGeom {
+    pub batch: usize,
+    pub channels: usize,
+    /// Values per channel per sample.
+    pub spatial: usize,
+}
+
+impl NormGeom {
+    pub fn len(&self) -> usize {
+        self.batch * self.channels * self.spatial
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Values per channel in the whole batch.
+    pub fn count(&self) -> usize {
+        self.batch * self.spatial
+    }
+}
+
+/// Running statistics and the options that move them.
+#[derive(Debug)]
+pub struct Running<'a, Buf> {
+    pub mean: &'a mut Buf,
+    pub var: &'a mut Buf,
+    /// Weight of the new batch: `running = (1 - m) running + m batch`.
+    pub momentum: f32,
+}
+
+pub trait BatchNormOp: Device {
+    /// Training: normalise with the batch's mean and (biased) variance,
+    /// keep them in `mean` and `inv_std` for backward, and update the
+    /// running statistics (variance unbiased, as PyTorch does).
+    #[allow(clippy::too_many_arguments)]
+    fn batch_norm_train(
+        &self,
+        g: &NormGeom,
+        eps: f32,
+        x: &Self::Buf,
+        gamma: &Self::Buf,
+        beta: &Self::Buf,
+        y: &mut Self::Buf,
+        mean: &mut Self::Buf,
+        inv_std: &mut Self::Buf,
+        running: Running<'_, Self::Buf>,
+    ) -> Result<()>;
+
+    /// Inference with the running statistics.
+    #[allow(clippy::too_many_arguments)]
+    fn batch_norm_infer(
+        &self,
+        g: &NormGeom,
+        eps: f32,
+        x: &Self::Buf,
+        gamma: &Self::Buf,
+        beta: &Self::Buf,
+        running_mean: &Self::Buf,
+        running_var: &Self::Buf,
+        y: &mut Self::Buf,
+    ) -> Result<()>;
+
+    /// Gradients of a training forward pass (`mean`, `inv_std` from it):
+    /// `dgamma`, `dbeta` and `dx` are overwritten.
+    #[allow(clippy::too_many_arguments)]
+    fn batch_norm_backward(
+        &self,
+        g: &NormGeom,
+        x: &Self::Buf,
+        gamma: &Self::Buf,
+        mean: &Self::Buf,
+        inv_std: &Self::Buf,
+        dy: &Self::Buf,
+        dx: &mut Self::Buf,
+        dgamma: &mut Self::Buf,
+        dbeta: &mut Self::Buf,
+    ) -> Result<()>;
+}
+
+/// The values of channel `c`, sample by sample.
+fn channel<'a>(g: &'a NormGeom, data: &'a [f32], c: usize) -> impl Iterator<Item = &'a [f32]> + 'a {
+    (0..g.batch).map(move |n| &data[(n * g.channels + c) * g.spatial..][..g.spatial])
+}
+
+/// Apply `y = x * scale[c] + shift[c]` per channel, in parallel over
+/// samples.
+fn affine(
+    g: &NormGeom,
+    x: &[f32],
+    scale_shift: impl Fn(usize) -> (f32, f32) + Sync,
+    y: &mut [f32],
+) {
+    y.par_chunks_exact_mut(g.channels * g.spatial)
+        .zip(x.par_chunks_exact(g.channels * g.spatial))
+        .for_each(|(ys, xs)| {
+            for (c, (yc, xc)) in ys
+                .chunks_exact_mut(g.spatial)
+                .zip(xs.chunks_exact(g.spatial))
+                .enumerate()
+            {
+                let (a, b) = scale_shift(c);
+                yc.iter_mut().zip(xc).for_each(|(y, x)| *y = x * a + b);
+            }
+        });
+}
+
+fn check(g: &NormGeom, bufs: &[(&'static str, usize, usize)]) -> Result<()> {
+    for &(what, expected, got) in bufs {
+        check_len(what, expected, got)?;
+    }
+    let _ = g;
+    Ok(())
+}
+
+impl BatchNormOp for Cpu {
+    fn batch_norm_train(
+        &self,
+        g: &NormGeom,
+        eps: f32,
+        x: &Vec<f32>,
+        gamma: &Vec<f32>,
+        beta: &Vec<f32>,
+        y: &mut Vec<f32>,
+        mean: &mut Vec<f32>,
+        inv_std: &mut Vec<f32>,
+        running: Running<'_, Vec<f32>>,
+    ) -> Result<()> {
+        let c = g.channels;
+        check(
+            g,
+            &[
+                ("batch_norm x", g.len(), x.len()),
+                ("batch_norm y", g.len(), y.len()),
+                ("batch_norm gamma", c, gamma.len()),
+                ("batch_norm beta", c, beta.len()),
+                ("batch_norm running_mean", c, running.mean.len()),
+                ("batch_norm running_var", c, running.var.len()),
+            ],
+        )?;
+        let m = g.count();
+        if m < 2 {
+            return Err(Error::config(
+                "BatchNorm",
+                format!("training needs more than one value per channel to estimate a variance, got {m} (batch {}); use a larger batch, or inference mode", g.batch),
+            ));
+        }
+        mean.resize(c, 0.0);
+        inv_std.resize(c, 0.0);
+        // Statistics per channel, in parallel over channels, in f64 so a
+        // large batch does not lose the variance to cancellation.
+        mean.par_iter_mut()
+            .zip(inv_std.par_iter_mut())
+            .zip(running.mean.par_iter_mut().zip(running.var.par_iter_mut()))
+            .enumerate()
+            .for_each(|(ch, ((mu, is), (rm, rv)))| {
+                let sum: f64 = channel(g, x, ch).flatten().map(|&v| v as f64).sum();
+                let mu64 = sum / m as f64;
+                let var: f64 = channel(g, x, ch)
+                    .flatten()
+                    .map(|&v| (v as f64 - mu64).powi(2))
+                    .sum::<f64>()
+                    / m as f64;
+                *mu = mu64 as f32;
+                *is = (1.0 / (var + eps as f64).sqrt()) as f32;
+                let mo = running.momentum;
+                *rm = (1.0 - mo) * *rm + mo * *mu;
+                *rv = (1.0 - mo) * *rv + mo * (var * m as f64 / (m - 1) as f64) as f32;
+            });
+        let (mean, inv_std) = (&*mean, &*inv_std);
+        affine(
+            g,
+            x,
+            |ch| {
+                let a = gamma[ch] * inv_std[ch];
+                (a, beta[ch] - mean[ch] * a)
+            },
+            y,
+        );
+        Ok(())
+    }
+
+    fn batch_norm_infer(
+        &self,
+        g: &NormGeom,
+        eps: f32,
+        x: &Vec<f32>,
+        gamma: &Vec<f32>,
+        beta: &Vec<f32>,
+        running_mean: &Vec<f32>,
+        running_var: &Vec<f32>,
+        y: &mut Vec<f32>,
+    ) -> Result<()> {
+        let c = g.channels;
+        check(
+            g,
+            &[
+                ("batch_norm x", g.len(), x.len()),
+                ("batch_norm y", g.len(), y.len()),
+                ("batch_norm gamma", c, gamma.len()),
+                ("batch_norm beta", c, beta.len()),
+                ("batch_norm running_mean", c, running_mean.len()),
+                ("batch_norm running_var", c, running_var.len()),
+            ],
+        )?;
+        affine(
+            g,
+            x,
+            |ch| {
+                let a = gamma[ch] / (running_var[ch] + eps).sqrt();
+                (a, beta[ch] - running_mean[ch] * a)
+            },
+            y,
+        );
+        Ok(())
+    }
+
+    fn batch_norm_backward(
+        &self,
+        g: &NormGeom,
+        x: &Vec<f32>,
+        gamma: &Vec<f32>,
+        mean: &Vec<f32>,
+        inv_std: &Vec<f32>,
+        dy: &Vec<f32>,
+        dx: &mut Vec<f32>,
+        dgamma: &mut Vec<f32>,
+        dbeta: &mut Vec<f32>,
+    ) -> Result<()> {
+        let c = g.channels;
+        check(
+            g,
+            &[
+                ("batch_norm x", g.len(), x.len()),
+                ("batch_norm dy", g.len(), dy.len()),
+                ("batch_norm dx", g.len(), dx.len()),
+                ("batch_norm gamma", c, gamma.len()),
+                ("batch_norm mean", c, mean.len()),
+                ("batch_norm inv_std", c, inv_std.len()),
+                ("batch_norm dgamma", c, dgamma.len()),
+                ("batch_norm dbeta", c, dbeta.len()),
+            ],
+        )?;
+        // dbeta = sum dy; dgamma = sum dy * xhat, per channel.
+        dgamma
+            .par_iter_mut()
+            .zip(dbeta.par_iter_mut())
+            .enumerate()
+            .for_each(|(ch, (dg, db))| {
+                let (mut sg, mut sb) = (0.0f64, 0.0f64);
+                for (xs, ds) in channel(g, x, ch).zip(channel(g, dy, ch)) {
+                    for (&xv, &d) in xs.iter().zip(ds) {
+                        sb += d as f64;
+                        sg += d as f64 * ((xv - mean[ch]) * inv_std[ch]) as f64;
+                    }
+                }
+                *dg = sg as f32;
+                *db = sb as f32;
+            });
+        // dx = gamma * inv_std / m * (m dy - dbeta - xhat dgamma).
+        let m = g.count() as f32;
+        let (dgamma, dbeta) = (&*dgamma, &*dbeta);
+        dx.par_chunks_exact_mut(c * g.spatial)
+            .zip(
+                x.par_chunks_exact(c * g.spatial)
+                    .zip(dy.par_chunks_exact(c * g.spatial)),
+            )
+            .for_each(|(dxs, (xs, dys))| {
+                for ch in 0..c {
+                    let r = ch * g.spatial..(ch + 1) * g.spatial;
+                    let k = gamma[ch] * inv_std[ch] / m;
+                    for ((d, &xv), &dyv) in
+                        dxs[r.clone()].iter_mut().zip(&xs[r.clone()]).zip(&dys[r])
+                    {
+                        let xhat = (xv - mean[ch]) * inv_std[ch];
+                        *d = k * (m * dyv - dbeta[ch] - xhat * dgamma[ch]);
+                    }
+                }
+            });
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn training_normalises_and_moves_running_stats() {
+        // Two samples, one channel, two positions: values 1, 2, 3, 4.
+        let g = NormGeom {
+            batch: 2,
+            channels: 1,
+            spatial: 2,
+        };
+        let x = vec![1.0, 2.0, 3.0, 4.0];
+        let (mut y, mut mean, mut inv) = (vec![0.0; 4], Vec::new(), Vec::new());
+        let (mut rm, mut rv) = (vec![0.0], vec![1.0]);
+        Cpu.batch_norm_train(
+            &g,
+            0.0,
+            &x,
+            &vec![1.0],
+            &vec![0.0],
+            &mut y,
+            &mut mean,
+            &mut inv,
+            Running {
+                mean: &mut rm,
+                var: &mut rv,
+                momentum: 0.1,
+            },
+        )
+        .unwrap();
+        assert_eq!(mean, vec![2.5]);
+        let s = 1.25f32.sqrt();
+        for (a, e) in y.iter().zip([-1.5 / s, -0.5 / s, 0.5 / s, 1.5 / s]) {
+            assert!((a - e).abs() < 1e-6);
+        }
+        assert!((rm[0] - 0.25).abs() < 1e-6);
+        // Unbiased variance 5/3 enters the running variance.
+        assert!((rv[0] - (0.9 + 0.1 * 5.0 / 3.0)).abs() < 1e-6);
+    }
+
+    #[test]
+    fn one_value_per_channel_is_an_error() {
+        let g = NormGeom {
+            batch: 1,
+            channels: 2,
+            spatial: 1,
+        };
+        let err = Cpu
+            .batch_norm_train(
+                &g,
+                1e-5,
+                &vec![1.0, 2.0],
+                &vec![1.0; 2],
+                &vec![0.0; 2],
+                &mut vec![0.0; 2],
+                &mut Vec::new(),
+                &mut Vec::new(),
+                Running {
+                    mean: &mut vec![0.0; 2],
+                    var: &mut vec![1.0; 2],
+                    momentum: 0.1,
+                },
+            )
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("more than one value per channel"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,154 @@
+//! Geometry of 2-D sliding-window ops (convolution and pooling), shared by
+//! their kernels on every backend.
+
+use crate::{Error, Result};
+
+/// Sizes of one sliding-window op over a batch of `[C, H, W]` images.
+///
+/// Row-major, NCHW: the input is `[batch, in_c, in_h, in_w]` and the output
+/// `[batch, out_c, out_h, out_w]` (for pooling `out_c == in_c`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Geom2d {
+    pub batch: usize,
+    pub in_c: usize,
+    pub in_h: usize,
+    pub in_w: usize,
+    pub out_c: usize,
+    pub out_h: usize,
+    pub out_w: usize,
+    /// `(rows, cols)` of the window.
+    pub kernel: (usize, usize),
+    pub stride: (usize, usize),
+    /// Zeros added on each side (`-inf` for max pooling).
+    pub padding: (usize, usize),
+}
+
+/// Output length of a window of `kernel` sliding by `stride` over `input`
+/// padded by `padding` on both sides, rounded down as in PyTorch; `None`
+/// when the window does not fit or the stride is zero.
+pub fn out_len(input: usize, kernel: usize, stride: usize, padding: usize) -> Option<usize> {
+    let padded = input + 2 * padding;
+    if stride == 0 || kernel == 0 || kernel > padded {
+        return None;
+    }
+    Some((padded - kernel) / stride + 1)
+}
+
+impl Geom2d {
+    /// Check that the output size follows from the input, kernel, stride
+    /// and padding; layers call this once when they are built.
+    pub fn check(&self, op: &'static str) -> Result<()> {
+        let h = out_len(self.in_h, self.kernel.0, self.stride.0, self.padding.0);
+        let w = out_len(self.in_w, self.kernel.1, self.stride.1, self.padding.1);
+        if h == Some(self.out_h) && w == Some(self.out_w) {
+            Ok(())
+        } else {
+            Err(Error::config(
+                op,
+                format!(
+                    "a {}x{} window with stride {:?} and padding {:?} on {}x{} inputs gives {:?}x{:?}, but the layer's type says {}x{}",
+                    self.kernel.0, self.kernel.1, self.stride, self.padding, self.in_h, self.in_w,
+                    h, w, self.out_h, self.out_w
+                ),
+            ))
+        }
+    }
+
+    pub fn in_len(&self) -> usize {
+        self.batch * self.in_c * self.in_h * self.in_w
+    }
+
+    pub fn out_len(&self) -> usize {
+        self.batch * self.out_c * self.out_h * self.out_w
+    }
+
+    /// Values in one input image.
+    pub fn in_sample(&self) -> usize {
+        self.in_c * self.in_h * self.in_w
+    }
+
+    /// Values in one output image.
+    pub fn out_sample(&self) -> usize {
+        self.out_c * self.out_h * self.out_w
+    }
+
+    /// Positions in one output plane.
+    pub fn out_plane(&self) -> usize {
+        self.out_h * self.out_w
+    }
+
+    /// Rows of the unfolded (im2col) matrix: one per input channel and
+    /// kernel position.
+    pub fn patch(&self) -> usize {
+        self.in_c * self.kernel.0 * self.kernel.1
+    }
+
+    /// A 1x1 window, stride 1, no padding: the unfolded input is the input.
+    pub fn is_pointwise(&self) -> bool {
+        self.kernel == (1, 1) && self.stride == (1, 1) && self.padding == (0, 0)
+    }
+
+    /// The range of output columns `ox` whose input column
+    /// `ox * stride + j - padding` lies inside the image, for kernel column
+    /// `j` (and the same for rows). Everything outside reads padding.
+    pub(crate) fn valid(
+        out: usize,
+        input: usize,
+        stride: usize,
+        pad: usize,
+        j: usize,
+    ) -> (usize, usize) {
+        // ox * stride + j >= pad  and  ox * stride + j < input + pad.
+        let lo = pad.saturating_sub(j).div_ceil(stride);
+        let hi = if input + pad > j {
+            (input + pad - j).div_ceil(stride).min(out)
+        } else {
+            0
+        };
+        (lo.min(hi), hi)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_lengths_follow_pytorch() {
+        assert_eq!(out_len(28, 5, 1, 2), Some(28));
+        assert_eq!(out_len(28, 5, 1, 0), Some(24));
+        assert_eq!(out_len(7, 3, 2, 1), Some(4));
+        assert_eq!(out_len(8, 3, 2, 1), Some(4));
+        assert_eq!(out_len(3, 5, 1, 0), None);
+        assert_eq!(out_len(3, 2, 0, 0), None);
+    }
+
+    #[test]
+    fn valid_ranges_match_brute_force() {
+        for input in 1..7 {
+            for k in 1..4 {
+                for s in 1..4 {
+                    for p in 0..3 {
+                        let Some(out) = out_len(input, k, s, p) else {
+                            continue;
+                        };
+                        for j in 0..k {
+                            let inside: Vec<usize> = (0..out)
+                                .filter(|&o| {
+                                    let i = (o * s + j) as isize - p as isize;
+                                    i >= 0 && (i as usize) < input
+                                })
+                                .collect();
+                            let (lo, hi) = Geom2d::valid(out, input, s, p, j);
+                            assert_eq!(
+                                inside,
+                                (lo..hi).collect::<Vec<_>>(),
+                                "in {input} k {k} s {s} p {p} j {j}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
