@@ -19,11 +19,83 @@ pub struct Dense<B: Device, const I: usize, const O: usize> {
     pub bias: Option<Param<B>>,
 }
 
-/// Gradients of a [`Dense`] layer, shaped like its parameters.
+/// Gradients of a layer made of a weight and an optional bias ([`Dense`],
+/// [`Conv2d`](super::Conv2d)), shaped like its parameters.
 #[derive(Debug)]
 pub struct DenseGrads<B: Device> {
     pub weight: Param<B>,
     pub bias: Option<Param<B>>,
+}
+
+impl<B: Device> DenseGrads<B> {
+    pub(crate) fn for_params(weight: &Param<B>, bias: Option<&Param<B>>) -> Result<Self> {
+        Ok(DenseGrads {
+            weight: weight.zeros_like()?,
+            bias: bias.map(Param::zeros_like).transpose()?,
+        })
+    }
+
+    pub(crate) fn visit(
+        &self,
+        weight: &mut Param<B>,
+        bias: Option<&mut Param<B>>,
+        f: &mut GradVisitor<'_, B>,
+    ) -> Result<()> {
+        f(weight, &self.weight)?;
+        if let (Some(b), Some(g)) = (bias, &self.bias) {
+            f(b, g)?;
+        }
+        Ok(())
+    }
+}
+
+/// A weight of shape `dims.0` drawn by `init` with the given fans, and a
+/// zero bias of shape `dims.1` when `bias` is true.
+pub(crate) fn init_weight_bias<B: Device>(
+    dev: &B,
+    rng: &mut Rng,
+    init: Init,
+    (fan_in, fan_out): (usize, usize),
+    dims: (&'static [usize], &'static [usize]),
+    bias: bool,
+) -> Result<(Param<B>, Option<Param<B>>)> {
+    let mut w = vec![0.0; dims.0.iter().product()];
+    init.fill(rng, fan_in, fan_out, &mut w);
+    let weight = Param::from_slice(dev, dims.0, &w)?;
+    let bias = if bias {
+        Some(Param::zeros(dev, dims.1)?)
+    } else {
+        None
+    };
+    Ok((weight, bias))
+}
+
+/// Visit `weight` and `bias` under PyTorch's names.
+pub(crate) fn visit_weight_bias<B: Device>(
+    prefix: &str,
+    weight: &Param<B>,
+    bias: Option<&Param<B>>,
+    f: &mut ParamVisitor<'_, B>,
+) -> Result<()> {
+    f(&format!("{prefix}weight"), weight)?;
+    if let Some(b) = bias {
+        f(&format!("{prefix}bias"), b)?;
+    }
+    Ok(())
+}
+
+/// [`visit_weight_bias`], mutably.
+pub(crate) fn visit_weight_bias_mut<B: Device>(
+    prefix: &str,
+    weight: &mut Param<B>,
+    bias: Option<&mut Param<B>>,
+    f: &mut ParamVisitorMut<'_, B>,
+) -> Result<()> {
+    f(&format!("{prefix}weight"), weight)?;
+    if let Some(b) = bias {
+        f(&format!("{prefix}bias"), b)?;
+    }
+    Ok(())
 }
 
 impl<B: Device, const I: usize, const O: usize> Dense<B, I, O> {
@@ -32,16 +104,15 @@ impl<B: Device, const I: usize, const O: usize> Dense<B, I, O> {
 
     /// Weights drawn by `init` from `rng`; zero bias when `bias` is true.
     pub fn init(dev: &B, rng: &mut Rng, init: Init, bias: bool) -> Result<Self> {
-        let mut w = vec![0.0; O * I];
-        init.fill(rng, I, O, &mut w);
-        Ok(Dense {
-            weight: Param::from_slice(dev, Self::WEIGHT_DIMS, &w)?,
-            bias: if bias {
-                Some(Param::zeros(dev, Self::BIAS_DIMS)?)
-            } else {
-                None
-            },
-        })
+        let (weight, bias) = init_weight_bias(
+            dev,
+            rng,
+            init,
+            (I, O),
+            (Self::WEIGHT_DIMS, Self::BIAS_DIMS),
+            bias,
+        )?;
+        Ok(Dense { weight, bias })
     }
 
     /// A layer with the given values (`weight` row-major `[O, I]`).
@@ -170,33 +241,18 @@ impl<B: Backend, const I: usize, const O: usize> Layer<B> for Dense<B, I, O> {
     }
 
     fn zero_grads(&self, _dev: &B) -> Result<DenseGrads<B>> {
-        Ok(DenseGrads {
-            weight: self.weight.zeros_like()?,
-            bias: self.bias.as_ref().map(Param::zeros_like).transpose()?,
-        })
+        DenseGrads::for_params(&self.weight, self.bias.as_ref())
     }
 
     fn visit_params(&self, prefix: &str, f: &mut ParamVisitor<'_, B>) -> Result<()> {
-        f(&format!("{prefix}weight"), &self.weight)?;
-        if let Some(b) = &self.bias {
-            f(&format!("{prefix}bias"), b)?;
-        }
-        Ok(())
+        visit_weight_bias(prefix, &self.weight, self.bias.as_ref(), f)
     }
 
     fn visit_params_mut(&mut self, prefix: &str, f: &mut ParamVisitorMut<'_, B>) -> Result<()> {
-        f(&format!("{prefix}weight"), &mut self.weight)?;
-        if let Some(b) = &mut self.bias {
-            f(&format!("{prefix}bias"), b)?;
-        }
-        Ok(())
+        visit_weight_bias_mut(prefix, &mut self.weight, self.bias.as_mut(), f)
     }
 
     fn visit_grads(&mut self, grads: &DenseGrads<B>, f: &mut GradVisitor<'_, B>) -> Result<()> {
-        f(&mut self.weight, &grads.weight)?;
-        if let (Some(b), Some(g)) = (&mut self.bias, &grads.bias) {
-            f(b, g)?;
-        }
-        Ok(())
+        grads.visit(&mut self.weight, self.bias.as_mut(), f)
     }
 }

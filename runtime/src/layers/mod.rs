@@ -14,15 +14,23 @@
 //! gradients into a gradient struct and returns the input's gradient.
 
 mod activation;
+mod batch_norm;
+mod conv;
 mod dense;
 mod dropout;
 mod flatten;
+mod pool;
+mod residual;
 mod softmax;
 
 pub use activation::{kind, Activate, Identity, LeakyRelu, Relu, Sigmoid, Step, Tanh};
+pub use batch_norm::{BatchNorm, BatchNormGrads, BatchNormState};
+pub use conv::{Conv2d, Conv2dGrads, Conv2dState};
 pub use dense::{Dense, DenseGrads};
 pub use dropout::{Dropout, DropoutState};
 pub use flatten::Flatten;
+pub use pool::{AvgPool2d, GlobalAvgPool, MaxPool2d, MaxPoolState, PoolWindow};
+pub use residual::{Residual, ResidualGrads, ResidualState};
 pub use softmax::Softmax;
 
 use crate::backend::{Backend, Device};
@@ -77,6 +85,19 @@ impl<B: Device, I: Shape, O: Shape> Buffers<B, I, O> {
     /// The output of the last forward pass.
     pub fn output(&self) -> Result<&Tensor<B, O>> {
         self.y.as_ref().ok_or_else(no_forward)
+    }
+}
+
+/// A scratch buffer kept in a layer's state: created empty on first use,
+/// then handed back with its memory so kernels can resize it without
+/// allocating again.
+pub(crate) fn scratch<'a, B: Device>(
+    slot: &'a mut Option<B::Buf>,
+    dev: &B,
+) -> Result<&'a mut B::Buf> {
+    match slot {
+        Some(buf) => Ok(buf),
+        None => Ok(slot.insert(dev.zeros(0)?)),
     }
 }
 
