@@ -21,9 +21,15 @@ use proc_macro::TokenStream;
 pub fn network(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as parse::Input);
     let mut out = proc_macro2::TokenStream::new();
+    // Networks declared earlier in the invocation can be used as layers
+    // by later ones.
+    let mut known = Vec::new();
     for net in input.networks {
-        match shape::analyze(net) {
-            Ok(plan) => out.extend(expand::expand(&plan)),
+        match shape::analyze(net, &known) {
+            Ok(plan) => {
+                out.extend(expand::expand(&plan));
+                known.push(shape::NetSig::of(&plan));
+            }
             Err(e) => out.extend(e.to_compile_error()),
         }
     }

@@ -5,9 +5,13 @@
 //! input   := network+
 //! network := attr* vis "struct" ident ":" "[" dim ("," dim)* ","? "]" "{" entries "}"
 //! entries := (entry ("," entry)* ","?)?
-//! entry   := (ident ":")? ident ("(" arg ("," arg)* ","? ")")?
+//! entry   := (ident ":")? ident ("(" arg ("," arg)* ","? ")")? block?
+//! block   := "{" entries "}" ("+" (ident ":")? "{" entries "}")?
 //! arg     := expr | ident "=" expr
 //! ```
+//!
+//! Only `Residual` takes a block: its body, then optionally `+` and the
+//! shortcut that projects the input to the body's output shape.
 //!
 //! The parser only checks the grammar; what the layers and numbers mean is
 //! checked in `shape.rs`.
@@ -46,6 +50,63 @@ pub struct Entry {
     pub named: Vec<(Ident, Expr)>,
     /// The parenthesised arguments, when present.
     pub args_span: Option<Span>,
+    /// `{ ... }` after the layer (Residual's body and shortcut).
+    pub block: Option<Block>,
+}
+
+/// A nested list of layers, with an optional `+ name: { ... }` shortcut.
+pub struct Block {
+    pub entries: Vec<Entry>,
+    pub span: Span,
+    pub shortcut: Option<Shortcut>,
+}
+
+/// The projection after `+` in `Residual { ... } + downsample: { ... }`.
+pub struct Shortcut {
+    pub name: Option<Ident>,
+    pub entries: Vec<Entry>,
+    pub span: Span,
+}
+
+fn braced_entries(input: ParseStream) -> syn::Result<(Vec<Entry>, Span)> {
+    let body;
+    let brace = braced!(body in input);
+    let list: Punctuated<Entry, Token![,]> = body.parse_terminated(Entry::parse, Token![,])?;
+    Ok((list.into_iter().collect(), brace.span.join()))
+}
+
+impl Parse for Block {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let (entries, span) = braced_entries(input)?;
+        let shortcut = if input.peek(Token![+]) {
+            input.parse::<Token![+]>()?;
+            let name = if input.peek(Ident) {
+                let name: Ident = input.parse()?;
+                input.parse::<Token![:]>()?;
+                Some(name)
+            } else {
+                None
+            };
+            if !input.peek(syn::token::Brace) {
+                return Err(input.error(
+                    "expected the shortcut's layers in braces after `+`, e.g. `+ downsample: { Conv2d(64, kernel = 1, stride = 2) }`",
+                ));
+            }
+            let (entries, span) = braced_entries(input)?;
+            Some(Shortcut {
+                name,
+                entries,
+                span,
+            })
+        } else {
+            None
+        };
+        Ok(Block {
+            entries,
+            span,
+            shortcut,
+        })
+    }
 }
 
 impl Parse for Input {
@@ -85,18 +146,15 @@ impl Parse for Network {
         let bracket = bracketed!(dims in input);
         let input_dims: Punctuated<Expr, Token![,]> =
             dims.parse_terminated(Expr::parse, Token![,])?;
-        let body;
-        let brace = braced!(body in input);
-        let entries: Punctuated<Entry, Token![,]> =
-            body.parse_terminated(Entry::parse, Token![,])?;
+        let (entries, body_span) = braced_entries(input)?;
         Ok(Network {
             attrs,
             vis,
             name,
             input: input_dims.into_iter().collect(),
             input_span: bracket.span.join(),
-            body_span: brace.span.join(),
-            entries: entries.into_iter().collect(),
+            body_span,
+            entries,
         })
     }
 }
@@ -150,12 +208,18 @@ impl Parse for Entry {
                 }
             }
         }
+        let block = if input.peek(syn::token::Brace) {
+            Some(input.parse()?)
+        } else {
+            None
+        };
         Ok(Entry {
             name,
             kind,
             args,
             named,
             args_span,
+            block,
         })
     }
 }

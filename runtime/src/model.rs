@@ -50,8 +50,11 @@ pub struct SummaryRow {
     pub layer: String,
     /// Output shape of one sample.
     pub output: Vec<usize>,
-    /// Learnable values.
+    /// Learnable values (for a block, those of everything inside it).
     pub params: usize,
+    /// Nesting level: 0 for the network's own layers, 1 for the layers of
+    /// a block or nested network inside it, and so on.
+    pub depth: usize,
 }
 
 /// A network's layers with their output shapes and parameter counts.
@@ -63,9 +66,24 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// Total learnable values.
+    /// Total learnable values (of the top-level rows: a block's row already
+    /// counts what is inside it).
     pub fn total_params(&self) -> usize {
-        self.rows.iter().map(|r| r.params).sum()
+        self.rows
+            .iter()
+            .filter(|r| r.depth == 0)
+            .map(|r| r.params)
+            .sum()
+    }
+
+    /// This summary's rows as the inside of a block named `prefix` in
+    /// another network: one level deeper, names prefixed (`block1.conv1`).
+    pub fn nested(self, prefix: &str) -> impl Iterator<Item = SummaryRow> + '_ {
+        self.rows.into_iter().map(move |mut r| {
+            r.depth += 1;
+            r.name = format!("{prefix}.{}", r.name);
+            r
+        })
     }
 }
 
@@ -93,7 +111,7 @@ impl fmt::Display for Summary {
             .iter()
             .map(|r| {
                 [
-                    format!("{} ({})", r.name, r.layer),
+                    format!("{}{} ({})", "  ".repeat(r.depth), r.name, r.layer),
                     dims(&r.output),
                     thousands(r.params),
                 ]
@@ -160,12 +178,14 @@ mod tests {
                     layer: "Dense(128)".into(),
                     output: vec![128],
                     params: 100_480,
+                    depth: 0,
                 },
                 SummaryRow {
                     name: "1".into(),
                     layer: "Relu".into(),
                     output: vec![128],
                     params: 0,
+                    depth: 0,
                 },
             ],
         };

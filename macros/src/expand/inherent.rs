@@ -2,7 +2,7 @@
 //! `Model` implementation (`device`, `summary`).
 
 use super::{layer_init, param_count};
-use crate::shape::Plan;
+use crate::shape::{Kind, Layer, Plan};
 use proc_macro2::TokenStream;
 use quote::quote;
 
@@ -16,9 +16,7 @@ pub fn expand(plan: &Plan) -> TokenStream {
     let output = &plan.layers[n - 1].output;
     let output_ty = output.ty();
     let (input_dims, output_dims) = (plan.input.dims_expr(), output.dims_expr());
-    let torch_names = plan.layers.iter().map(|l| &l.torch_name);
-    let displays = plan.layers.iter().map(|l| &l.display);
-    let out_dims = plan.layers.iter().map(|l| l.output.dims_expr());
+    let rows = plan.layers.iter().map(summary_rows);
     let name_str = name.to_string();
     let l = quote!(::staticnn::Layer::<B>);
 
@@ -66,19 +64,46 @@ pub fn expand(plan: &Plan) -> TokenStream {
             }
 
             fn summary(&self) -> ::staticnn::Summary {
+                let mut rows = ::std::vec::Vec::new();
+                #( #rows )*
                 ::staticnn::Summary {
                     name: ::std::string::String::from(#name_str),
                     input: ::std::vec::Vec::from(Self::INPUT_SHAPE),
-                    rows: ::std::vec![#(
-                        ::staticnn::SummaryRow {
-                            name: ::std::string::String::from(#torch_names),
-                            layer: ::std::string::String::from(#displays),
-                            output: <[usize]>::to_vec(#out_dims),
-                            params: #l::num_params(&self.#fields),
-                        },
-                    )*],
+                    rows,
                 }
             }
         }
+    }
+}
+
+/// Code that pushes a layer's `summary()` rows onto `rows`: its own, then
+/// for a residual block or nested network the rows inside it.
+fn summary_rows(layer: &Layer) -> TokenStream {
+    let (name, display, field) = (&layer.torch_name, &layer.display, &layer.field);
+    let out_dims = layer.output.dims_expr();
+    let model = quote!(::staticnn::Model::summary);
+    let inner = match &layer.kind {
+        Kind::Residual { shortcut, .. } => {
+            let short = shortcut.as_ref().map(|(sc, _)| {
+                let prefix = format!("{name}.{sc}");
+                quote!(rows.extend(#model(&self.#field.shortcut).nested(#prefix));)
+            });
+            quote! {
+                rows.extend(#model(&self.#field.body).nested(#name));
+                #short
+            }
+        }
+        Kind::Network { .. } => quote!(rows.extend(#model(&self.#field).nested(#name));),
+        _ => quote!(),
+    };
+    quote! {
+        rows.push(::staticnn::SummaryRow {
+            name: ::std::string::String::from(#name),
+            layer: ::std::string::String::from(#display),
+            output: <[usize]>::to_vec(#out_dims),
+            params: ::staticnn::Layer::<B>::num_params(&self.#field),
+            depth: 0,
+        });
+        #inner
     }
 }

@@ -6,7 +6,7 @@ mod inherent;
 mod layer_impl;
 mod structs;
 
-use crate::shape::{Act, ConstCheck, Kind, Layer, Plan};
+use crate::shape::{Act, ConstCheck, Dim, Kind, Layer, Plan};
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::Ident;
@@ -16,11 +16,21 @@ pub fn expand(plan: &Plan) -> TokenStream {
     let structs = structs::expand(plan);
     let layer_impl = layer_impl::expand(plan);
     let inherent = inherent::expand(plan);
+    // Residual blocks' bodies and shortcuts are networks of their own.
+    let blocks = plan.layers.iter().filter_map(|l| match &l.kind {
+        Kind::Residual { body, shortcut } => {
+            let body = expand(body);
+            let shortcut = shortcut.as_ref().map(|(_, p)| expand(p));
+            Some(quote!(#body #shortcut))
+        }
+        _ => None,
+    });
     quote! {
         #(#checks)*
         #structs
         #layer_impl
         #inherent
+        #(#blocks)*
     }
 }
 
@@ -69,7 +79,40 @@ fn layer_ty(layer: &Layer) -> TokenStream {
             let n = layer.output.0[0].tokens();
             quote!(::staticnn::layers::Flatten<#shape, #n>)
         }
+        Kind::Conv2d { win, .. } => {
+            let out = layer.output.ty();
+            let (kh, kw) = (win.kernel.0.tokens(), win.kernel.1.tokens());
+            quote!(::staticnn::layers::Conv2d<B, #shape, #out, #kh, #kw>)
+        }
+        Kind::Pool { max, .. } => {
+            let out = layer.output.ty();
+            if *max {
+                quote!(::staticnn::layers::MaxPool2d<#shape, #out>)
+            } else {
+                quote!(::staticnn::layers::AvgPool2d<#shape, #out>)
+            }
+        }
+        Kind::GlobalAvgPool => quote!(::staticnn::layers::GlobalAvgPool<#shape>),
+        Kind::BatchNorm { .. } => quote!(::staticnn::layers::BatchNorm<B, #shape>),
+        Kind::Residual { body, shortcut } => {
+            let body = &body.name;
+            let shortcut = match shortcut {
+                Some((_, p)) => {
+                    let name = &p.name;
+                    quote!(#name<B>)
+                }
+                None => quote!(::staticnn::layers::Identity<#shape>),
+            };
+            quote!(::staticnn::layers::Residual<#body<B>, #shortcut>)
+        }
+        Kind::Network { ty } => quote!(#ty<B>),
     }
+}
+
+/// `(rows, cols)` as a tuple of `usize` expressions.
+fn pair((a, b): &(Dim, Dim)) -> TokenStream {
+    let (a, b) = (a.expr(), b.expr());
+    quote!((#a, #b))
 }
 
 /// The expression that builds a layer inside `init_with_rng`, where
@@ -85,6 +128,47 @@ fn layer_init(layer: &Layer) -> TokenStream {
         }
         Kind::LeakyRelu { slope } => quote!(::staticnn::layers::LeakyRelu::with_slope(#slope)),
         Kind::Dropout { p } => quote!(::staticnn::layers::Dropout::new(#p)?),
+        Kind::Conv2d {
+            win, bias, init, ..
+        } => {
+            let (stride, padding) = (pair(&win.stride), pair(&win.padding));
+            quote!(::staticnn::layers::Conv2d::init(
+                device, rng, ::staticnn::Init::#init, #bias, #stride, #padding
+            )?)
+        }
+        Kind::Pool { win, .. } => {
+            let ty = layer_ty(layer);
+            let (kernel, stride, padding) =
+                (pair(&win.kernel), pair(&win.stride), pair(&win.padding));
+            quote!(<#ty>::new(::staticnn::layers::PoolWindow {
+                kernel: #kernel, stride: #stride, padding: #padding,
+            })?)
+        }
+        Kind::GlobalAvgPool => {
+            let ty = layer_ty(layer);
+            quote!(<#ty>::new())
+        }
+        Kind::BatchNorm { momentum, eps } => {
+            quote!(::staticnn::layers::BatchNorm::new(device, #momentum, #eps)?)
+        }
+        Kind::Residual { body, shortcut } => {
+            let body = &body.name;
+            let (short, name) = match shortcut {
+                Some((name, p)) => {
+                    let ty = &p.name;
+                    (quote!(#ty::init_with_rng(device, rng)?), name.as_str())
+                }
+                None => {
+                    let shape = layer.input.ty();
+                    (
+                        quote!(::staticnn::layers::Identity::<#shape>::new()),
+                        "shortcut",
+                    )
+                }
+            };
+            quote!(::staticnn::layers::Residual::new(#body::init_with_rng(device, rng)?, #short, #name))
+        }
+        Kind::Network { ty } => quote!(#ty::init_with_rng(device, rng)?),
     }
 }
 
@@ -99,6 +183,25 @@ fn param_count(layer: &Layer) -> TokenStream {
                 quote!(#i * #o)
             }
         }
+        Kind::Conv2d { out, win, bias, .. } => {
+            let (c, o) = (layer.input.0[0].expr(), out.expr());
+            let (kh, kw) = (win.kernel.0.expr(), win.kernel.1.expr());
+            let b = if *bias { quote!(+ #o) } else { quote!() };
+            quote!(#o * #c * #kh * #kw #b)
+        }
+        Kind::BatchNorm { .. } => {
+            let c = layer.input.0[0].expr();
+            quote!(2 * #c)
+        }
+        Kind::Residual { body, shortcut } => {
+            let body = &body.name;
+            let short = shortcut.as_ref().map(|(_, p)| {
+                let ty = &p.name;
+                quote!(+ #ty::<B>::NUM_PARAMS)
+            });
+            quote!(#body::<B>::NUM_PARAMS #short)
+        }
+        Kind::Network { ty } => quote!(#ty::<B>::NUM_PARAMS),
         _ => quote!(0),
     }
 }

@@ -1,0 +1,493 @@
+//! Meaning of a parsed network: every layer's arguments checked, every
+//! shape inferred, every mistake turned into an error at the user's token.
+//!
+//! Sizes written as literals are checked here. Sizes written as paths to
+//! `const` items (or other const expressions) are carried as expressions;
+//! for those the expansion emits `const` assertions, spanned at the user's
+//! token, that rustc evaluates.
+
+mod args;
+mod block;
+mod layers;
+mod suggest;
+mod window;
+
+pub use window::Window;
+
+use crate::parse::{Entry, Network};
+use proc_macro2::{Literal, Span, TokenStream};
+use quote::{quote, ToTokens};
+use syn::{Attribute, Ident, Visibility};
+
+/// One dimension of a shape.
+#[derive(Clone)]
+pub enum Dim {
+    /// A literal, known to the macro.
+    Known(u64),
+    /// A const expression that rustc evaluates (`HIDDEN`, `C * H * W`),
+    /// with its text for messages.
+    Const(TokenStream, String),
+}
+
+impl Dim {
+    pub fn tokens(&self) -> TokenStream {
+        match self {
+            Dim::Known(n) => Literal::usize_unsuffixed(*n as usize).into_token_stream(),
+            Dim::Const(e, _) => quote!({ #e }),
+        }
+    }
+
+    /// The dimension as a `usize` expression (no braces).
+    pub fn expr(&self) -> TokenStream {
+        match self {
+            Dim::Known(n) => Literal::usize_unsuffixed(*n as usize).into_token_stream(),
+            Dim::Const(e, _) => quote!((#e)),
+        }
+    }
+
+    pub fn text(&self) -> String {
+        match self {
+            Dim::Known(n) => n.to_string(),
+            Dim::Const(_, s) => s.clone(),
+        }
+    }
+
+    fn product(dims: &[Dim]) -> Dim {
+        if let Some(n) = dims.iter().try_fold(1u64, |acc, d| match d {
+            Dim::Known(n) => acc.checked_mul(*n),
+            Dim::Const(..) => None,
+        }) {
+            return Dim::Known(n);
+        }
+        let exprs: Vec<TokenStream> = dims.iter().map(Dim::expr).collect();
+        let (first, rest) = (&exprs[0], &exprs[1..]);
+        let text = dims.iter().map(Dim::text).collect::<Vec<_>>().join(" * ");
+        Dim::Const(quote!(#first #(* #rest)*), text)
+    }
+}
+
+/// The shape of one sample.
+#[derive(Clone)]
+pub struct Shape(pub Vec<Dim>);
+
+impl Shape {
+    /// `::staticnn::Rank1<784>` and friends.
+    pub fn ty(&self) -> TokenStream {
+        let d: Vec<TokenStream> = self.0.iter().map(Dim::tokens).collect();
+        match d.len() {
+            1 => quote!(::staticnn::Rank1<#(#d),*>),
+            2 => quote!(::staticnn::Rank2<#(#d),*>),
+            _ => quote!(::staticnn::Rank3<#(#d),*>),
+        }
+    }
+
+    /// `&[1, 28, 28]` as a `&'static [usize]` expression.
+    pub fn dims_expr(&self) -> TokenStream {
+        let d = self.0.iter().map(Dim::expr);
+        quote!(&[#(#d),*])
+    }
+
+    pub fn text(&self) -> String {
+        format!(
+            "[{}]",
+            self.0.iter().map(Dim::text).collect::<Vec<_>>().join(", ")
+        )
+    }
+
+    pub fn flat(&self) -> Option<&Dim> {
+        match self.0.as_slice() {
+            [d] => Some(d),
+            _ => None,
+        }
+    }
+
+    pub fn size(&self) -> Dim {
+        Dim::product(&self.0)
+    }
+}
+
+/// Pointwise activations without arguments.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Act {
+    Step,
+    Sigmoid,
+    Tanh,
+    Relu,
+    Identity,
+}
+
+/// What a layer is, with its checked arguments.
+pub enum Kind {
+    Dense {
+        out: Dim,
+        bias: bool,
+        init: Ident,
+    },
+    Conv2d {
+        out: Dim,
+        win: Window,
+        bias: bool,
+        init: Ident,
+    },
+    /// MaxPool2d (`max`) or AvgPool2d.
+    Pool {
+        max: bool,
+        win: Window,
+    },
+    GlobalAvgPool,
+    BatchNorm {
+        momentum: TokenStream,
+        eps: TokenStream,
+    },
+    Act(Act),
+    LeakyRelu {
+        slope: TokenStream,
+    },
+    Softmax,
+    Dropout {
+        p: TokenStream,
+    },
+    Flatten,
+    /// `body(x) + shortcut(x)`; no shortcut means the identity. The
+    /// shortcut carries its weight-name prefix.
+    Residual {
+        body: Box<Plan>,
+        shortcut: Option<(String, Box<Plan>)>,
+    },
+    /// A network declared earlier in the same invocation.
+    Network {
+        ty: Ident,
+    },
+}
+
+/// A layer with everything the expansion needs.
+pub struct Layer {
+    /// Struct field name.
+    pub field: Ident,
+    /// Weight-name prefix: the user's name, or the index as in
+    /// `nn.Sequential`.
+    pub torch_name: String,
+    pub kind: Kind,
+    pub input: Shape,
+    pub output: Shape,
+    /// The layer as shown by `summary()`, e.g. `Dense(128)`.
+    pub display: String,
+    /// Whether the user named it (named layers are public fields).
+    pub named: bool,
+}
+
+/// A const assertion for a size or value the macro cannot see.
+pub struct ConstCheck {
+    pub cond: TokenStream,
+    pub message: String,
+    pub span: Span,
+}
+
+/// A fully checked network (or a residual block's body or shortcut, which
+/// become networks of their own).
+pub struct Plan {
+    pub attrs: Vec<Attribute>,
+    pub vis: Visibility,
+    pub name: Ident,
+    pub input: Shape,
+    pub layers: Vec<Layer>,
+    pub checks: Vec<ConstCheck>,
+}
+
+impl Plan {
+    pub fn output(&self) -> &Shape {
+        &self.layers[self.layers.len() - 1].output
+    }
+}
+
+/// What later networks of the same invocation need to use one as a layer.
+pub struct NetSig {
+    pub name: String,
+    pub input: Shape,
+    pub output: Shape,
+}
+
+impl NetSig {
+    pub fn of(plan: &Plan) -> Self {
+        NetSig {
+            name: plan.name.to_string(),
+            input: plan.input.clone(),
+            output: plan.output().clone(),
+        }
+    }
+}
+
+/// Collects errors so one expansion reports as many as it can (as
+/// serde_derive's `Ctxt` does).
+#[derive(Default)]
+pub struct Errors(Option<syn::Error>);
+
+impl Errors {
+    pub fn push(&mut self, e: syn::Error) {
+        match &mut self.0 {
+            Some(all) => all.combine(e),
+            None => self.0 = Some(e),
+        }
+    }
+    pub fn err(&mut self, span: Span, msg: impl std::fmt::Display) {
+        self.push(syn::Error::new(span, msg));
+    }
+}
+
+/// State shared by the checks of one network: errors so far, const
+/// assertions to emit, and the networks declared before it.
+pub struct Ctx<'a> {
+    pub errors: Errors,
+    pub checks: Vec<ConstCheck>,
+    pub known: &'a [NetSig],
+    pub vis: Visibility,
+    /// Checking a layer after an earlier error, with a made-up input.
+    pub guessing: bool,
+}
+
+impl Ctx<'_> {
+    /// An error about the input's shape, dropped while guessing (the shape
+    /// is made up then).
+    pub fn shape_err(&mut self, span: Span, msg: impl std::fmt::Display) {
+        if !self.guessing {
+            self.errors.err(span, msg);
+        }
+    }
+}
+
+/// A checked layer: its kind, output shape and `summary()` text; `None`
+/// when it is in error (the error is in the context).
+pub type Step = Option<(Kind, Shape, String)>;
+
+/// Check one entry and infer its output shape.
+fn layer(
+    entries: &[Entry],
+    i: usize,
+    field: &Ident,
+    owner: &Ident,
+    input: &Shape,
+    ctx: &mut Ctx,
+) -> Step {
+    let entry = &entries[i];
+    if entry.block.is_some() && entry.kind != "Residual" {
+        let span = entry.block.as_ref().map_or(entry.kind.span(), |b| b.span);
+        ctx.errors.err(
+            span,
+            format!(
+                "only `Residual` takes a block of layers in braces, not `{}`",
+                entry.kind
+            ),
+        );
+        return None;
+    }
+    let name = entry.kind.to_string();
+    let act = match name.as_str() {
+        "Step" => Some(Act::Step),
+        "Sigmoid" => Some(Act::Sigmoid),
+        "Tanh" => Some(Act::Tanh),
+        "Relu" => Some(Act::Relu),
+        "Identity" => Some(Act::Identity),
+        _ => None,
+    };
+    if let Some(act) = act {
+        return layers::activation(entry, act, input, ctx);
+    }
+    match name.as_str() {
+        "Dense" => layers::dense(entries, i, input, ctx),
+        "Conv2d" => window::conv2d(entries, i, input, ctx),
+        "MaxPool2d" => window::pool(entry, true, input, ctx),
+        "AvgPool2d" => window::pool(entry, false, input, ctx),
+        "GlobalAvgPool" => window::global_avg_pool(entry, input, ctx),
+        "BatchNorm" => layers::batch_norm(entry, input, ctx),
+        "Residual" => block::residual(entry, field, owner, input, ctx),
+        "LeakyRelu" => layers::leaky_relu(entry, input, ctx),
+        "Softmax" => layers::softmax(entry, input, ctx),
+        "Dropout" => layers::dropout(entry, input, ctx),
+        "Flatten" => layers::flatten(entry, input, ctx),
+        _ => {
+            if let Some(sig) = ctx.known.iter().find(|n| n.name == name) {
+                return block::network(entry, sig, input, ctx);
+            }
+            let networks: Vec<String> = ctx.known.iter().map(|n| n.name.clone()).collect();
+            ctx.errors
+                .err(entry.kind.span(), suggest::unknown_layer(&name, &networks));
+            None
+        }
+    }
+}
+
+/// Check a list of layers fed `input` and infer every shape. `owner` names
+/// the struct the list becomes (residual blocks inside it are named after
+/// it). `None` when anything is in error.
+fn list(owner: &Ident, entries: &[Entry], input: &Shape, ctx: &mut Ctx) -> Option<Vec<Layer>> {
+    // Field names: the user's, or `layer{index}`; any clash is an error.
+    let mut seen: Vec<(String, Span, bool)> = Vec::new();
+    let mut clash = false;
+    for (i, entry) in entries.iter().enumerate() {
+        let (field, span, named) = match &entry.name {
+            Some(n) => (n.to_string(), n.span(), true),
+            None => (format!("layer{i}"), entry.kind.span(), false),
+        };
+        if let Some((_, first, first_named)) = seen.iter().find(|(f, ..)| *f == field) {
+            let msg = if *first_named && named {
+                format!("duplicate layer name `{field}`; every named layer needs its own name")
+            } else {
+                format!("the name `{field}` clashes with the field `network!` gives the unnamed layer at that index; pick another name")
+            };
+            let mut e = syn::Error::new(if named { span } else { *first }, msg);
+            e.combine(syn::Error::new(
+                if named { *first } else { span },
+                format!("`{field}` first used here"),
+            ));
+            ctx.errors.push(e);
+            clash = true;
+        } else {
+            seen.push((field, span, named));
+        }
+    }
+
+    let mut shape = input.clone();
+    let mut layers = Vec::new();
+    let mut shapes_known = true;
+    for (i, entry) in entries.iter().enumerate() {
+        let (field, torch_name, named) = match &entry.name {
+            Some(n) => (n.clone(), n.to_string(), true),
+            None => (
+                Ident::new(&format!("layer{i}"), entry.kind.span()),
+                i.to_string(),
+                false,
+            ),
+        };
+        if !shapes_known {
+            // After an error the shapes are unknown, but each later layer's
+            // arguments can still be checked, so the user sees every
+            // mistake at once. While guessing, errors that depend on the
+            // input shape are dropped, and so are const assertions.
+            let (was, checks) = (ctx.guessing, ctx.checks.len());
+            ctx.guessing = true;
+            let _ = layer(entries, i, &field, owner, &Shape(vec![Dim::Known(1)]), ctx);
+            ctx.guessing = was;
+            ctx.checks.truncate(checks);
+            continue;
+        }
+        let Some((kind, output, display)) = layer(entries, i, &field, owner, &shape, ctx) else {
+            shapes_known = false;
+            continue;
+        };
+        layers.push(Layer {
+            field,
+            torch_name,
+            kind,
+            input: shape.clone(),
+            output: output.clone(),
+            display,
+            named,
+        });
+        shape = output;
+    }
+    (shapes_known && !clash).then_some(layers)
+}
+
+/// Check a parsed network and infer every shape. `known` holds the
+/// networks declared before it in the same invocation, which it may use as
+/// layers.
+pub fn analyze(net: Network, known: &[NetSig]) -> syn::Result<Plan> {
+    let mut ctx = Ctx {
+        errors: Errors::default(),
+        checks: Vec::new(),
+        known,
+        vis: net.vis.clone(),
+        guessing: false,
+    };
+
+    if net.input.is_empty() || net.input.len() > 3 {
+        ctx.errors.err(
+            net.input_span,
+            format!(
+                "the input shape needs 1 to 3 dimensions (`[features]`, `[rows, cols]` or `[channels, height, width]`), found {}",
+                net.input.len()
+            ),
+        );
+    }
+    let mut input_dims = Vec::new();
+    for d in &net.input {
+        match args::size(d, "an input dimension", false, &mut ctx.checks) {
+            Ok(d) => input_dims.push(d),
+            Err(e) => ctx.errors.push(e),
+        }
+    }
+    if net.entries.is_empty() {
+        ctx.errors.err(
+            net.body_span,
+            format!(
+                "`{}` has no layers; add at least one, e.g. `{{ Dense(10) }}`",
+                net.name
+            ),
+        );
+    }
+    if let Some(e) = ctx.errors.0.take() {
+        return Err(e);
+    }
+    let input = Shape(input_dims);
+    let layers = list(&net.name, &net.entries, &input, &mut ctx);
+    if let Some(e) = ctx.errors.0.take() {
+        return Err(e);
+    }
+    let Some(layers) = layers else {
+        return Err(syn::Error::new(net.name.span(), "the network has errors"));
+    };
+    Ok(Plan {
+        attrs: net.attrs,
+        vis: net.vis,
+        name: net.name,
+        input,
+        layers,
+        checks: ctx.checks,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(src: &str) -> syn::Result<Plan> {
+        let input: crate::parse::Input = syn::parse_str(src)?;
+        analyze(input.networks.into_iter().next().expect("one network"), &[])
+    }
+
+    #[test]
+    fn infers_shapes_through_flatten() {
+        let p = plan("struct N: [2, 3, 4] { Flatten, Dense(5), Relu }").unwrap();
+        let shapes: Vec<String> = p.layers.iter().map(|l| l.output.text()).collect();
+        assert_eq!(shapes, ["[24]", "[5]", "[5]"]);
+    }
+
+    #[test]
+    fn const_sizes_become_expressions_and_checks() {
+        let p = plan("struct N: [C, 4] { Flatten, Dense(H) }").unwrap();
+        assert_eq!(p.layers[0].output.text(), "[C * 4]");
+        assert_eq!(p.layers[1].output.text(), "[H]");
+        assert_eq!(p.checks.len(), 2);
+    }
+
+    #[test]
+    fn he_init_before_relu_even_through_dropout() {
+        let p = plan("struct N: [4] { Dense(3), Dropout(0.5), Relu, Dense(2), Sigmoid }").unwrap();
+        let inits: Vec<String> = p
+            .layers
+            .iter()
+            .filter_map(|l| match &l.kind {
+                Kind::Dense { init, .. } => Some(init.to_string()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(inits, ["HeNormal", "GlorotUniform"]);
+    }
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(suggest::edit_distance("Relux", "Relu"), 1);
+        let e = plan("struct N: [4] { Sigmod }").err().unwrap().to_string();
+        assert!(e.contains("did you mean `Sigmoid`"), "{e}");
+    }
+}

@@ -1,0 +1,373 @@
+//! Sliding-window layers on images: Conv2d, MaxPool2d, AvgPool2d, and
+//! GlobalAvgPool.
+
+use super::args::{
+    args_span, check_named, display, max_positional, named, no_args, pair, positional_or_named,
+};
+use super::layers::{require_size, weight_options};
+use super::{ConstCheck, Ctx, Dim, Kind, Shape, Step};
+use crate::parse::Entry;
+use quote::quote;
+use syn::spanned::Spanned;
+use syn::Expr;
+
+/// Kernel, stride and padding along both axes.
+pub struct Window {
+    pub kernel: (Dim, Dim),
+    pub stride: (Dim, Dim),
+    pub padding: (Dim, Dim),
+}
+
+/// The `[C, H, W]` of an image input, or an error saying how to get one.
+/// While guessing (after an earlier error) any input passes as an image.
+fn image(entry: &Entry, input: &Shape, ctx: &mut Ctx) -> Option<Vec<Dim>> {
+    if ctx.guessing {
+        return Some(vec![
+            Dim::Known(1),
+            Dim::Known(1 << 16),
+            Dim::Known(1 << 16),
+        ]);
+    }
+    match input.0.as_slice() {
+        dims @ [_, _, _] => Some(dims.to_vec()),
+        [_] => {
+            ctx.shape_err(
+                entry.kind.span(),
+                format!(
+                    "{} expects an image `[channels, height, width]` but gets the flat input {}; declare the network's input as an image (e.g. `[1, 28, 28]`), or use Dense on flat data",
+                    entry.kind,
+                    input.text()
+                ),
+            );
+            None
+        }
+        [h, w] => {
+            ctx.shape_err(
+                entry.kind.span(),
+                format!(
+                    "{} expects an image `[channels, height, width]` but gets {}; add a channel dimension: `[1, {}, {}]`",
+                    entry.kind,
+                    input.text(),
+                    h.text(),
+                    w.text()
+                ),
+            );
+            None
+        }
+        _ => None,
+    }
+}
+
+fn dims_text((a, b): &(Dim, Dim)) -> String {
+    format!("{}x{}", a.text(), b.text())
+}
+
+/// Output length along one axis: `(input + 2 padding - kernel) / stride +
+/// 1`, rounded down. Errors (or const checks) when the window does not fit
+/// the padded input, and, when `exact`, when it does not tile it.
+fn axis(
+    entry: &Entry,
+    (input, k, s, p): (&Dim, &Dim, &Dim, &Dim),
+    exact: bool,
+    ctx: &mut Ctx,
+) -> Result<Dim, &'static str> {
+    let what = entry.kind.to_string();
+    if let (Dim::Known(i), Dim::Known(k), Dim::Known(s), Dim::Known(p)) = (input, k, s, p) {
+        let padded = i + 2 * p;
+        if *k > padded {
+            return Err("fit");
+        }
+        if exact && (padded - k) % s != 0 {
+            return Err("tile");
+        }
+        return Ok(Dim::Known((padded - k) / s + 1));
+    }
+    let (ie, ke, se, pe) = (input.expr(), k.expr(), s.expr(), p.expr());
+    let span = entry.kind.span();
+    ctx.checks.push(ConstCheck {
+        cond: quote!(#ke <= #ie + 2 * #pe),
+        message: format!(
+            "{what}'s window ({}) must fit its input ({}) plus padding ({} on each side)",
+            k.text(),
+            input.text(),
+            p.text()
+        ),
+        span,
+    });
+    if exact {
+        ctx.checks.push(ConstCheck {
+            cond: quote!((#ie + 2 * #pe).saturating_sub(#ke) % #se == 0),
+            message: format!(
+                "{what}'s window ({}, stride {}) must tile its input ({}) exactly, or the last rows and columns are dropped; write `floor = true` to drop them as PyTorch does",
+                k.text(),
+                s.text(),
+                input.text()
+            ),
+            span,
+        });
+    }
+    Ok(Dim::Const(
+        quote!(((#ie + 2 * #pe).saturating_sub(#ke)) / #se + 1),
+        format!(
+            "({} + 2*{} - {})/{} + 1",
+            input.text(),
+            p.text(),
+            k.text(),
+            s.text()
+        ),
+    ))
+}
+
+/// Output height and width of `win` over the image `dims`, or an error at
+/// the layer that names the shapes.
+fn output_hw(
+    entry: &Entry,
+    dims: &[Dim],
+    win: &Window,
+    exact: bool,
+    ctx: &mut Ctx,
+) -> Option<(Dim, Dim)> {
+    let h = axis(
+        entry,
+        (&dims[1], &win.kernel.0, &win.stride.0, &win.padding.0),
+        exact,
+        ctx,
+    );
+    let w = axis(
+        entry,
+        (&dims[2], &win.kernel.1, &win.stride.1, &win.padding.1),
+        exact,
+        ctx,
+    );
+    let input = Shape(dims.to_vec()).text();
+    let padded = |i: &Dim, p: &Dim| match (i, p) {
+        (Dim::Known(i), Dim::Known(p)) => (i + 2 * p).to_string(),
+        _ => format!("{} + 2*{}", i.text(), p.text()),
+    };
+    let padded_hw = format!(
+        "{}x{}",
+        padded(&dims[1], &win.padding.0),
+        padded(&dims[2], &win.padding.1)
+    );
+    match (h, w) {
+        (Ok(h), Ok(w)) => Some((h, w)),
+        (Err(why), _) | (_, Err(why)) => {
+            let msg = if why == "fit" {
+                format!(
+                    "{}'s {} window is larger than its input {input} (padded: {padded_hw}); use a smaller window{}",
+                    entry.kind,
+                    dims_text(&win.kernel),
+                    if entry.kind == "Conv2d" { " or more padding" } else { ", or remove a pooling layer before it" }
+                )
+            } else {
+                format!(
+                    "{} does not tile its input {input}: a {} window with stride {} leaves rows or columns over (padded input {padded_hw}), which would be dropped; pick a window and stride that divide the input, or write `floor = true` to drop them as PyTorch does",
+                    display(entry),
+                    dims_text(&win.kernel),
+                    dims_text(&win.stride)
+                )
+            };
+            ctx.shape_err(entry.kind.span(), msg);
+            None
+        }
+    }
+}
+
+/// A `(rows, cols)` option, or `default` when absent.
+fn pair_or(
+    e: Option<&Expr>,
+    what: &str,
+    allow_zero: bool,
+    default: (Dim, Dim),
+    ctx: &mut Ctx,
+) -> Option<(Dim, Dim)> {
+    match e {
+        None => Some(default),
+        Some(e) => match pair(e, what, allow_zero, &mut ctx.checks) {
+            Ok(p) => Some(p),
+            Err(err) => {
+                ctx.errors.push(err);
+                None
+            }
+        },
+    }
+}
+
+/// `padding = same` (output as large as the input, stride 1) or `valid`
+/// (no padding), Keras' names; else a size or pair.
+fn padding(
+    e: Option<&Expr>,
+    kernel: &(Dim, Dim),
+    stride: &(Dim, Dim),
+    ctx: &mut Ctx,
+) -> Option<(Dim, Dim)> {
+    let word = match e {
+        Some(Expr::Path(p)) => p.path.get_ident().map(|i| i.to_string()),
+        _ => None,
+    };
+    let span = e.map(|e| e.span());
+    match word.as_deref() {
+        Some("valid") => Some((Dim::Known(0), Dim::Known(0))),
+        Some("same") => {
+            let half = |k: &Dim, s: &Dim| match (k, s) {
+                (Dim::Known(k), Dim::Known(1)) if k % 2 == 1 => Some(Dim::Known((k - 1) / 2)),
+                _ => None,
+            };
+            match (half(&kernel.0, &stride.0), half(&kernel.1, &stride.1)) {
+                (Some(h), Some(w)) => Some((h, w)),
+                _ => {
+                    ctx.errors.err(
+                        span.unwrap_or_else(proc_macro2::Span::call_site),
+                        "`padding = same` needs stride 1 and an odd kernel size written as a literal; give the padding as a number instead",
+                    );
+                    None
+                }
+            }
+        }
+        _ => pair_or(e, "padding", true, (Dim::Known(0), Dim::Known(0)), ctx),
+    }
+}
+
+pub fn conv2d(entries: &[Entry], i: usize, input: &Shape, ctx: &mut Ctx) -> Step {
+    let entry = &entries[i];
+    check_named(
+        entry,
+        &["kernel", "stride", "padding", "bias", "init"],
+        &mut ctx.errors,
+    );
+    let usage =
+        "write `Conv2d(out_channels, kernel = k)` with options `stride`, `padding`, `bias`, `init`";
+    max_positional(entry, 2, usage, &mut ctx.errors);
+    let (bias, init) = weight_options(entries, i, ctx);
+    let Some(out) = entry.args.first() else {
+        ctx.errors.err(
+            args_span(entry),
+            "Conv2d needs the number of output channels and a kernel size, e.g. `Conv2d(16, kernel = 3)`",
+        );
+        return None;
+    };
+    let out = require_size(out, "Conv2d's number of output channels", ctx);
+    let Some(kernel) = positional_or_named(entry, 1, "kernel", &mut ctx.errors) else {
+        ctx.errors.err(
+            args_span(entry),
+            "Conv2d needs a kernel size, e.g. `Conv2d(16, kernel = 3)` or `kernel = (3, 5)`",
+        );
+        return None;
+    };
+    let kernel = pair_or(
+        Some(kernel),
+        "Conv2d's kernel size",
+        false,
+        (Dim::Known(1), Dim::Known(1)),
+        ctx,
+    );
+    let stride = pair_or(
+        named(entry, "stride"),
+        "Conv2d's stride",
+        false,
+        (Dim::Known(1), Dim::Known(1)),
+        ctx,
+    );
+    let (out, kernel, stride) = (out?, kernel?, stride?);
+    let padding = padding(named(entry, "padding"), &kernel, &stride, ctx)?;
+    let dims = image(entry, input, ctx)?;
+    let win = Window {
+        kernel,
+        stride,
+        padding,
+    };
+    let (h, w) = output_hw(entry, &dims, &win, false, ctx)?;
+    Some((
+        Kind::Conv2d {
+            out: out.clone(),
+            win,
+            bias,
+            init,
+        },
+        Shape(vec![out, h, w]),
+        display(entry),
+    ))
+}
+
+pub fn pool(entry: &Entry, max: bool, input: &Shape, ctx: &mut Ctx) -> Step {
+    let kind = entry.kind.to_string();
+    check_named(
+        entry,
+        &["kernel", "stride", "padding", "floor"],
+        &mut ctx.errors,
+    );
+    max_positional(
+        entry,
+        1,
+        &format!("write `{kind}(size)` with options `stride`, `padding`, `floor`"),
+        &mut ctx.errors,
+    );
+    let Some(kernel) = positional_or_named(entry, 0, "kernel", &mut ctx.errors) else {
+        ctx.errors.err(
+            args_span(entry),
+            format!("{kind} needs a window size, e.g. `{kind}(2)`"),
+        );
+        return None;
+    };
+    let kernel = pair_or(
+        Some(kernel),
+        &format!("{kind}'s window size"),
+        false,
+        (Dim::Known(1), Dim::Known(1)),
+        ctx,
+    )?;
+    // The stride defaults to the window, as in PyTorch and Keras.
+    let stride = pair_or(
+        named(entry, "stride"),
+        &format!("{kind}'s stride"),
+        false,
+        kernel.clone(),
+        ctx,
+    )?;
+    let padding = pair_or(
+        named(entry, "padding"),
+        "padding",
+        true,
+        (Dim::Known(0), Dim::Known(0)),
+        ctx,
+    )?;
+    let floor = named(entry, "floor")
+        .and_then(|v| super::args::bool_arg(v, "floor", &mut ctx.errors))
+        .unwrap_or(false);
+    // PyTorch refuses padding over half the window: a window of padding
+    // alone would have no input in it.
+    for (k, p) in [(&kernel.0, &padding.0), (&kernel.1, &padding.1)] {
+        if let (Dim::Known(k), Dim::Known(p)) = (k, p) {
+            if 2 * p > *k {
+                let span = named(entry, "padding").map_or(entry.kind.span(), |e| e.span());
+                ctx.errors.err(
+                    span,
+                    format!("{kind}'s padding ({p}) must be at most half its window ({k})"),
+                );
+                return None;
+            }
+        }
+    }
+    let dims = image(entry, input, ctx)?;
+    let win = Window {
+        kernel,
+        stride,
+        padding,
+    };
+    let (h, w) = output_hw(entry, &dims, &win, !floor, ctx)?;
+    Some((
+        Kind::Pool { max, win },
+        Shape(vec![dims[0].clone(), h, w]),
+        display(entry),
+    ))
+}
+
+pub fn global_avg_pool(entry: &Entry, input: &Shape, ctx: &mut Ctx) -> Step {
+    no_args(entry, &mut ctx.errors);
+    let dims = image(entry, input, ctx)?;
+    Some((
+        Kind::GlobalAvgPool,
+        Shape(vec![dims[0].clone()]),
+        "GlobalAvgPool".into(),
+    ))
+}
