@@ -13,7 +13,8 @@
 
 use staticnn::gradcheck::{check_layer, check_loss, GradCheck};
 use staticnn::layers::{
-    Dense, Dropout, Flatten, Identity, LeakyRelu, Relu, Sigmoid, Softmax, Step, Tanh,
+    AvgPool2d, BatchNorm, Conv2d, Dense, Dropout, Flatten, GlobalAvgPool, Identity, LeakyRelu,
+    MaxPool2d, PoolWindow, Relu, Sigmoid, Softmax, Step, Tanh,
 };
 use staticnn::prelude::*;
 use staticnn::{Layer, Rng};
@@ -103,6 +104,126 @@ fn step_has_no_gradient() {
     assert_eq!(
         Layer::<Cpu>::forward(&layer, &x).unwrap().to_vec().unwrap(),
         vec![1.0, 0.0, 1.0]
+    );
+}
+
+/// Distinct values spaced 0.05 apart in random order: no two values in a
+/// pooling window are within the step of each other, so the maximum never
+/// changes hands during a central difference.
+fn distinct(n: usize, seed: u64) -> Vec<f32> {
+    let mut v: Vec<f32> = (0..n).map(|i| i as f32 * 0.05 - n as f32 * 0.025).collect();
+    Rng::new(seed).shuffle(&mut v);
+    v
+}
+
+#[test]
+fn conv2d() {
+    let mut rng = Rng::new(20);
+    // Stride and padding, square kernel.
+    let layer = Conv2d::<Cpu, Rank3<2, 7, 6>, Rank3<3, 4, 3>, 3, 3>::init(
+        &Cpu,
+        &mut rng,
+        Init::HeNormal,
+        true,
+        (2, 2),
+        (1, 1),
+    )
+    .unwrap();
+    check("Conv2d stride 2 padding 1", layer, random(2 * 2 * 7 * 6, 21));
+    // Rectangular kernel, different strides and paddings per axis, no bias.
+    let layer = Conv2d::<Cpu, Rank3<3, 6, 8>, Rank3<4, 6, 3>, 3, 2>::init(
+        &Cpu,
+        &mut rng,
+        Init::GlorotUniform,
+        false,
+        (1, 3),
+        (1, 0),
+    )
+    .unwrap();
+    check("Conv2d 3x2 kernel", layer, random(3 * 3 * 6 * 8, 22));
+    // 1x1: the product runs on the input itself, with no unfolding.
+    let layer = Conv2d::<Cpu, Rank3<4, 3, 3>, Rank3<2, 3, 3>, 1, 1>::init(
+        &Cpu,
+        &mut rng,
+        Init::GlorotUniform,
+        true,
+        (1, 1),
+        (0, 0),
+    )
+    .unwrap();
+    check("Conv2d 1x1", layer, random(2 * 4 * 3 * 3, 23));
+}
+
+#[test]
+fn pools() {
+    let max = MaxPool2d::<Rank3<2, 6, 6>, Rank3<2, 3, 3>>::new(PoolWindow::square(2)).unwrap();
+    check("MaxPool2d", max, distinct(2 * 2 * 36, 24));
+    let overlapping = MaxPool2d::<Rank3<1, 5, 5>, Rank3<1, 3, 3>>::new(PoolWindow {
+        kernel: (3, 3),
+        stride: (2, 2),
+        padding: (1, 1),
+    })
+    .unwrap();
+    check("MaxPool2d 3x3 stride 2 padding 1", overlapping, distinct(2 * 25, 25));
+    let avg = AvgPool2d::<Rank3<2, 6, 4>, Rank3<2, 3, 2>>::new(PoolWindow::square(2)).unwrap();
+    check("AvgPool2d", avg, random(2 * 2 * 24, 26));
+    let padded = AvgPool2d::<Rank3<1, 5, 5>, Rank3<1, 3, 3>>::new(PoolWindow {
+        kernel: (3, 3),
+        stride: (2, 2),
+        padding: (1, 1),
+    })
+    .unwrap();
+    check("AvgPool2d padding 1", padded, random(3 * 25, 27));
+    check(
+        "GlobalAvgPool",
+        GlobalAvgPool::<Rank3<3, 4, 5>>::new(),
+        random(2 * 60, 28),
+    );
+}
+
+#[test]
+fn batch_norm_in_training_mode() {
+    // Over features (after Dense) and over channels (after Conv2d). The
+    // scale and shift start at 1 and 0; move them so their gradients flow
+    // through non-trivial values.
+    let mut bn = BatchNorm::<Cpu, Rank1<5>>::new(&Cpu, 0.1, 1e-5).unwrap();
+    bn.weight.set(&random(5, 29)).unwrap();
+    bn.bias.set(&random(5, 30)).unwrap();
+    check("BatchNorm over features", bn, random(6 * 5, 31));
+    let mut bn = BatchNorm::<Cpu, Rank3<3, 2, 3>>::new(&Cpu, 0.1, 1e-5).unwrap();
+    bn.weight.set(&random(3, 32)).unwrap();
+    bn.bias.set(&random(3, 33)).unwrap();
+    check("BatchNorm over channels", bn, random(4 * 18, 34));
+}
+
+network! {
+    /// An identity shortcut around convolutions with BatchNorm.
+    struct Block: [2, 5, 5] {
+        Residual {
+            conv1: Conv2d(2, kernel = 3, padding = 1), bn1: BatchNorm, Tanh,
+            conv2: Conv2d(2, kernel = 3, padding = 1),
+        },
+    }
+
+    /// A shortcut that projects: the body halves the image and doubles the
+    /// channels, and so does the strided 1x1 convolution.
+    struct Projected: [2, 6, 6] {
+        Residual {
+            conv1: Conv2d(4, kernel = 3, stride = 2, padding = 1), Tanh,
+            conv2: Conv2d(4, kernel = 3, padding = 1),
+        } + downsample: {
+            Conv2d(4, kernel = 1, stride = 2), BatchNorm,
+        },
+    }
+}
+
+#[test]
+fn residual_blocks() {
+    check("Residual", Block::init(&Cpu, 35).unwrap(), random(3 * 50, 36));
+    check(
+        "Residual with projection",
+        Projected::init(&Cpu, 37).unwrap(),
+        random(3 * 72, 38),
     );
 }
 
