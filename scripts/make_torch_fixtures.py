@@ -39,6 +39,109 @@ def main() -> None:
     save_file({"input": x.contiguous(), "output": y.contiguous()}, OUT / "torch_mlp_io.safetensors")
     print(f"wrote {OUT / 'torch_mlp.safetensors'} ({sorted(model.state_dict())})")
     optimiser_trajectories()
+    conv_nets()
+
+
+class LeNet(torch.nn.Module):
+    """LeNet-5 as `tests/pytorch.rs` declares it with `network!`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        nn = torch.nn
+        self.conv1 = nn.Conv2d(1, 6, 5, padding=2)
+        self.conv2 = nn.Conv2d(6, 16, 5)
+        self.fc1 = nn.Linear(400, 120)
+        self.fc2 = nn.Linear(120, 84)
+        self.fc3 = nn.Linear(84, 10)
+
+    def forward(self, x):
+        f = torch.nn.functional
+        x = f.max_pool2d(f.relu(self.conv1(x)), 2)
+        x = f.max_pool2d(f.relu(self.conv2(x)), 2)
+        x = torch.flatten(x, 1)
+        return self.fc3(f.relu(self.fc2(f.relu(self.fc1(x)))))
+
+
+class BasicBlock(torch.nn.Module):
+    """torchvision's ResNet BasicBlock: ReLU after the sum."""
+
+    def __init__(self, cin: int, cout: int, stride: int) -> None:
+        super().__init__()
+        nn = torch.nn
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.downsample = None
+        if stride != 1 or cin != cout:
+            self.downsample = nn.Sequential(
+                nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout)
+            )
+
+    def forward(self, x):
+        f = torch.nn.functional
+        out = self.bn2(self.conv2(f.relu(self.bn1(self.conv1(x)))))
+        shortcut = x if self.downsample is None else self.downsample(x)
+        return f.relu(out + shortcut)
+
+
+class SmallResNet(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        nn = torch.nn
+        self.conv1 = nn.Conv2d(1, 8, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(8)
+        self.layer1 = BasicBlock(8, 8, 1)
+        self.layer2 = BasicBlock(8, 16, 2)
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x):
+        f = torch.nn.functional
+        x = f.relu(self.bn1(self.conv1(x)))
+        x = f.max_pool2d(x, 3, stride=2, padding=1)
+        x = self.layer2(self.layer1(x))
+        return self.fc(torch.flatten(f.adaptive_avg_pool2d(x, 1), 1))
+
+
+class Misc(torch.nn.Module):
+    """Average pooling with padding, and BatchNorm over features."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        nn = torch.nn
+        self.conv = nn.Conv2d(1, 4, (3, 2), stride=(1, 2))
+        self.fc1 = nn.Linear(4 * 5 * 3, 16)
+        self.bn = nn.BatchNorm1d(16)
+        self.fc2 = nn.Linear(16, 3)
+
+    def forward(self, x):
+        f = torch.nn.functional
+        x = f.avg_pool2d(self.conv(x), 3, stride=2, padding=1)
+        return self.fc2(f.relu(self.bn(self.fc1(torch.flatten(x, 1)))))
+
+
+def conv_nets() -> None:
+    """State dicts and outputs of a LeNet, a small ResNet and a net with
+    average pooling and BatchNorm1d, for `tests/pytorch.rs`. The BatchNorm
+    layers first see a few training batches so their running statistics are
+    not the initial zeros and ones; the outputs are in eval mode."""
+    for name, model, shape in [
+        ("lenet", LeNet(), (1, 28, 28)),
+        ("resnet", SmallResNet(), (1, 28, 28)),
+        ("misc", Misc(), (1, 11, 12)),
+    ]:
+        torch.manual_seed(99)
+        model.train()
+        with torch.no_grad():
+            for _ in range(3):
+                model(torch.rand(16, *shape) * 2 - 0.5)
+        model.eval()
+        x = torch.rand(4, *shape)
+        with torch.no_grad():
+            y = model(x)
+        save_file(model.state_dict(), OUT / f"torch_{name}.safetensors")
+        save_file({"input": x.contiguous(), "output": y.contiguous()}, OUT / f"torch_{name}_io.safetensors")
+        print(f"wrote torch_{name}: {len(model.state_dict())} tensors")
 
 
 def optimiser_trajectories() -> None:

@@ -129,7 +129,11 @@ fn conv2d() {
         (1, 1),
     )
     .unwrap();
-    check("Conv2d stride 2 padding 1", layer, random(2 * 2 * 7 * 6, 21));
+    check(
+        "Conv2d stride 2 padding 1",
+        layer,
+        random(2 * 2 * 7 * 6, 21),
+    );
     // Rectangular kernel, different strides and paddings per axis, no bias.
     let layer = Conv2d::<Cpu, Rank3<3, 6, 8>, Rank3<4, 6, 3>, 3, 2>::init(
         &Cpu,
@@ -164,7 +168,11 @@ fn pools() {
         padding: (1, 1),
     })
     .unwrap();
-    check("MaxPool2d 3x3 stride 2 padding 1", overlapping, distinct(2 * 25, 25));
+    check(
+        "MaxPool2d 3x3 stride 2 padding 1",
+        overlapping,
+        distinct(2 * 25, 25),
+    );
     let avg = AvgPool2d::<Rank3<2, 6, 4>, Rank3<2, 3, 2>>::new(PoolWindow::square(2)).unwrap();
     check("AvgPool2d", avg, random(2 * 2 * 24, 26));
     let padded = AvgPool2d::<Rank3<1, 5, 5>, Rank3<1, 3, 3>>::new(PoolWindow {
@@ -219,7 +227,11 @@ network! {
 
 #[test]
 fn residual_blocks() {
-    check("Residual", Block::init(&Cpu, 35).unwrap(), random(3 * 50, 36));
+    check(
+        "Residual",
+        Block::init(&Cpu, 35).unwrap(),
+        random(3 * 50, 36),
+    );
     check(
         "Residual with projection",
         Projected::init(&Cpu, 37).unwrap(),

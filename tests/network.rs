@@ -84,7 +84,7 @@ fn init_is_seeded_and_follows_the_activation() {
     let a = Mixed::init(&Cpu, 5).unwrap();
     let b = Mixed::init(&Cpu, 5).unwrap();
     let c = Mixed::init(&Cpu, 6).unwrap();
-    let w = |m: &Mixed| m.layer0.weight.to_vec().unwrap();
+    let w = |m: &Mixed| m._0.weight.to_vec().unwrap();
     assert_eq!(w(&a), w(&b));
     assert_ne!(w(&a), w(&c));
     // layer0 feeds a ReLU (through nothing else): He normal, std sqrt(2/20).
@@ -109,7 +109,7 @@ fn init_is_seeded_and_follows_the_activation() {
         .unwrap()
         .iter()
         .all(|&x| x == 0.0));
-    assert!(a.layer5.bias.is_none());
+    assert!(a._5.bias.is_none());
 }
 
 #[test]

@@ -68,3 +68,116 @@ fn saving_again_keeps_pytorch_names_and_layouts() {
         assert_eq!(tensor(&ours, name), tensor(&theirs, name), "{name}");
     }
 }
+
+network! {
+    /// `LeNet` in `scripts/make_torch_fixtures.py`.
+    struct TorchLeNet: [1, 28, 28] {
+        conv1: Conv2d(6, kernel = 5, padding = 2), Relu, MaxPool2d(2),
+        conv2: Conv2d(16, kernel = 5), Relu, MaxPool2d(2),
+        Flatten,
+        fc1: Dense(120), Relu,
+        fc2: Dense(84), Relu,
+        fc3: Dense(10),
+    }
+
+    /// `SmallResNet`: torchvision-style BasicBlocks, the second one with a
+    /// `downsample` projection, and a 3x3 stride-2 max pool that PyTorch
+    /// rounds down (28 -> 14).
+    struct TorchResNet: [1, 28, 28] {
+        conv1: Conv2d(8, kernel = 3, padding = 1, bias = false), bn1: BatchNorm, Relu,
+        MaxPool2d(3, stride = 2, padding = 1, floor = true),
+        layer1: Residual {
+            conv1: Conv2d(8, kernel = 3, padding = 1, bias = false), bn1: BatchNorm, Relu,
+            conv2: Conv2d(8, kernel = 3, padding = 1, bias = false), bn2: BatchNorm,
+        },
+        Relu,
+        layer2: Residual {
+            conv1: Conv2d(16, kernel = 3, stride = 2, padding = 1, bias = false), bn1: BatchNorm, Relu,
+            conv2: Conv2d(16, kernel = 3, padding = 1, bias = false), bn2: BatchNorm,
+        } + downsample: {
+            Conv2d(16, kernel = 1, stride = 2, bias = false), BatchNorm,
+        },
+        Relu,
+        GlobalAvgPool,
+        fc: Dense(10),
+    }
+
+    /// `Misc`: a rectangular kernel and stride, padded average pooling
+    /// (rounded down), and BatchNorm over features.
+    struct TorchMisc: [1, 11, 12] {
+        conv: Conv2d(4, kernel = (3, 2), stride = (1, 2)),
+        AvgPool2d(3, stride = 2, padding = 1, floor = true),
+        Flatten,
+        fc1: Dense(16), bn: BatchNorm, Relu,
+        fc2: Dense(3),
+    }
+}
+
+/// Load `torch_{name}.safetensors` into `net` and compare its outputs on
+/// the saved inputs with PyTorch's (eval mode, so BatchNorm uses the saved
+/// running statistics).
+fn matches_pytorch<M: Model<Cpu>>(mut net: M, name: &str) {
+    net.load(fixture(&format!("torch_{name}.safetensors")))
+        .unwrap();
+    let bytes = std::fs::read(fixture(&format!("torch_{name}_io.safetensors"))).unwrap();
+    let io = SafeTensors::deserialize(&bytes).unwrap();
+    let x = Tensor::<Cpu, M::Input>::from_vec(&Cpu, tensor(&io, "input")).unwrap();
+    let want = tensor(&io, "output");
+    let got = net.forward(&x).unwrap().to_vec().unwrap();
+    assert_eq!(got.len(), want.len());
+    let worst = got
+        .iter()
+        .zip(&want)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(
+        worst < 1e-4,
+        "{name}: largest difference from PyTorch: {worst}"
+    );
+}
+
+#[test]
+fn pytorch_lenet_gives_pytorch_outputs() {
+    matches_pytorch(TorchLeNet::init(&Cpu, 0).unwrap(), "lenet");
+}
+
+#[test]
+fn pytorch_resnet_with_batch_norm_statistics_gives_pytorch_outputs() {
+    matches_pytorch(TorchResNet::init(&Cpu, 0).unwrap(), "resnet");
+}
+
+#[test]
+fn pytorch_pooling_and_batch_norm_over_features_give_pytorch_outputs() {
+    matches_pytorch(TorchMisc::init(&Cpu, 0).unwrap(), "misc");
+}
+
+#[test]
+fn running_statistics_are_saved_and_loaded() {
+    let mut net = TorchResNet::init(&Cpu, 0).unwrap();
+    net.load(fixture("torch_resnet.safetensors")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("resnet.safetensors");
+    net.save(&path).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let ours = SafeTensors::deserialize(&bytes).unwrap();
+    let theirs_bytes = std::fs::read(fixture("torch_resnet.safetensors")).unwrap();
+    let theirs = SafeTensors::deserialize(&theirs_bytes).unwrap();
+    // Every tensor PyTorch saved, except its int64 batch counters, comes
+    // back with the same values.
+    let mut checked = 0;
+    for name in theirs.names() {
+        if name.ends_with("num_batches_tracked") {
+            assert!(ours.tensor(name).is_err());
+            continue;
+        }
+        assert_eq!(tensor(&ours, name), tensor(&theirs, name), "{name}");
+        checked += 1;
+    }
+    assert_eq!(checked, 32);
+    let mut fresh = TorchResNet::init(&Cpu, 1).unwrap();
+    fresh.load(&path).unwrap();
+    assert_eq!(
+        tensor(&ours, "layer2.downsample.1.running_var"),
+        fresh.layer2.shortcut._1.running_var.to_vec().unwrap()
+    );
+}

@@ -41,7 +41,7 @@ pub fn same_shape(
     true
 }
 
-/// `Snake_case` or `layer3` as `CamelCase`, for generated struct names.
+/// `snake_case` or `_3` as `CamelCase`, for generated struct names.
 fn camel(s: &str) -> String {
     s.split('_')
         .filter(|p| !p.is_empty())

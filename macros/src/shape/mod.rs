@@ -320,13 +320,13 @@ fn layer(
 /// the struct the list becomes (residual blocks inside it are named after
 /// it). `None` when anything is in error.
 fn list(owner: &Ident, entries: &[Entry], input: &Shape, ctx: &mut Ctx) -> Option<Vec<Layer>> {
-    // Field names: the user's, or `layer{index}`; any clash is an error.
+    // Field names: the user's, or `_{index}` (PyTorch's index name); any clash is an error.
     let mut seen: Vec<(String, Span, bool)> = Vec::new();
     let mut clash = false;
     for (i, entry) in entries.iter().enumerate() {
         let (field, span, named) = match &entry.name {
             Some(n) => (n.to_string(), n.span(), true),
-            None => (format!("layer{i}"), entry.kind.span(), false),
+            None => (format!("_{i}"), entry.kind.span(), false),
         };
         if let Some((_, first, first_named)) = seen.iter().find(|(f, ..)| *f == field) {
             let msg = if *first_named && named {
@@ -353,7 +353,7 @@ fn list(owner: &Ident, entries: &[Entry], input: &Shape, ctx: &mut Ctx) -> Optio
         let (field, torch_name, named) = match &entry.name {
             Some(n) => (n.clone(), n.to_string(), true),
             None => (
-                Ident::new(&format!("layer{i}"), entry.kind.span()),
+                Ident::new(&format!("_{i}"), entry.kind.span()),
                 i.to_string(),
                 false,
             ),

@@ -149,7 +149,11 @@ pub fn load_bytes<B: Backend, L: Layer<B>>(
         values.push(v);
     }
     let expected: BTreeSet<&str> = wanted.iter().map(|(n, _)| n.as_str()).collect();
-    let extra: Vec<&str> = file_names.difference(&expected).copied().collect();
+    let extra: Vec<&str> = file_names
+        .difference(&expected)
+        .copied()
+        .filter(|name| !is_batch_counter(name, &expected))
+        .collect();
     if !extra.is_empty() {
         return Err(Error::UnexpectedTensors {
             path: origin.to_string(),
@@ -166,6 +170,15 @@ pub fn load_bytes<B: Backend, L: Layer<B>>(
             "the network's parameters changed while loading",
         )),
     })
+}
+
+/// PyTorch's BatchNorm saves `num_batches_tracked` (an int64 count used
+/// only when `momentum=None`) next to its running statistics. staticnn
+/// always uses a momentum, so the count is accepted and ignored; PyTorch
+/// fills it in when it loads a file without it.
+fn is_batch_counter(name: &str, expected: &BTreeSet<&str>) -> bool {
+    name.strip_suffix("num_batches_tracked")
+        .is_some_and(|prefix| expected.contains(format!("{prefix}running_mean").as_str()))
 }
 
 /// Copy every parameter of `src` into `dst`, which may live on another
