@@ -179,8 +179,12 @@ fn sub_plan(
 ) -> Option<Plan> {
     let layers = list(name, entries, input, ctx)?;
     let doc = format!(" {doc}");
+    // The block's structs derive what the network derives (`Debug`), since
+    // the network's derives need them.
+    let mut attrs: Vec<syn::Attribute> = ctx.derives.clone();
+    attrs.push(syn::parse_quote!(#[doc = #doc]));
     Some(Plan {
-        attrs: vec![syn::parse_quote!(#[doc = #doc])],
+        attrs,
         vis: ctx.vis.clone(),
         name: name.clone(),
         input: input.clone(),

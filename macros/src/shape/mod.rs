@@ -241,6 +241,8 @@ pub struct Ctx<'a> {
     pub checks: Vec<ConstCheck>,
     pub known: &'a [NetSig],
     pub vis: Visibility,
+    /// The network's `#[derive(...)]` attributes, repeated on its blocks.
+    pub derives: Vec<Attribute>,
     /// Checking a layer after an earlier error, with a made-up input.
     pub guessing: bool,
 }
@@ -397,6 +399,12 @@ pub fn analyze(net: Network, known: &[NetSig]) -> syn::Result<Plan> {
         checks: Vec::new(),
         known,
         vis: net.vis.clone(),
+        derives: net
+            .attrs
+            .iter()
+            .filter(|a| a.path().is_ident("derive"))
+            .cloned()
+            .collect(),
         guessing: false,
     };
 
