@@ -1,8 +1,10 @@
-//! What the MNIST examples share: the network and the bundled digits.
+//! What the MNIST examples share: the networks, the bundled digits, the
+//! command line and the training run.
 #![allow(dead_code)]
 
 use staticnn::data::csv::{CsvOptions, TargetColumns};
 use staticnn::prelude::*;
+use std::path::PathBuf;
 
 network! {
     /// 784 pixels -> 128 hidden units -> 10 class scores (logits).
@@ -26,7 +28,128 @@ pub fn bundled_csv_options() -> CsvOptions {
     }
 }
 
-/// The bundled digits.
-pub fn bundled() -> Result<Dataset<Rank1<784>, ClassIndex>> {
+/// The bundled digits, as flat vectors (`Rank1<784>`) or images
+/// (`Rank3<1, 28, 28>`): the same values either way.
+pub fn bundled<X: Shape>() -> Result<Dataset<X, ClassIndex>> {
     csv::load(BUNDLED, bundled_csv_options())
+}
+
+/// The command line of the training examples.
+pub struct Args {
+    pub data: Option<PathBuf>,
+    pub epochs: usize,
+    pub batch: usize,
+    pub lr: f32,
+    pub seed: u64,
+    pub out: PathBuf,
+    /// Stop after this many epochs without a better validation loss.
+    pub patience: usize,
+}
+
+impl Args {
+    /// Read `std::env::args()` over the given defaults.
+    pub fn parse(example: &str, defaults: Args) -> std::result::Result<Args, String> {
+        let mut args = defaults;
+        let mut it = std::env::args().skip(1);
+        while let Some(flag) = it.next() {
+            let mut value = || it.next().ok_or(format!("{flag} needs a value"));
+            fn num<T: std::str::FromStr>(flag: &str, v: String) -> std::result::Result<T, String>
+            where
+                T::Err: std::fmt::Display,
+            {
+                v.parse().map_err(|e| format!("{flag}: {e}"))
+            }
+            match flag.as_str() {
+                "--data" => args.data = Some(PathBuf::from(value()?)),
+                "--epochs" => args.epochs = num(&flag, value()?)?,
+                "--batch" => args.batch = num(&flag, value()?)?,
+                "--lr" => args.lr = num(&flag, value()?)?,
+                "--seed" => args.seed = num(&flag, value()?)?,
+                "--out" => args.out = PathBuf::from(value()?),
+                "-h" | "--help" => {
+                    println!("usage: {example} [--data IDX_DIR] [--epochs N] [--batch N] [--lr X] [--seed N] [--out FILE]");
+                    std::process::exit(0);
+                }
+                other => return Err(format!("unknown argument `{other}` (try --help)")),
+            }
+        }
+        Ok(args)
+    }
+
+    /// Training and validation digits: the full IDX set from `--data`, or
+    /// the bundled subset split 80/20 with the seed.
+    pub fn load<X: Shape>(
+        &self,
+    ) -> Result<(Dataset<X, ClassIndex>, Dataset<X, ClassIndex>)> {
+        match &self.data {
+            Some(dir) => {
+                println!("MNIST from {} (IDX): training on the 60,000 training digits, validating on the 10,000 test digits", dir.display());
+                mnist::load_dir::<X>(dir)
+            }
+            None => {
+                let all = bundled::<X>()?;
+                let (train, val) = all.split(0.2, self.seed)?;
+                println!(
+                    "bundled MNIST subset: {} digits, shuffled (seed {}) into {} for training and {} held out for validation",
+                    all.len(),
+                    self.seed,
+                    train.len(),
+                    val.len()
+                );
+                Ok((train, val))
+            }
+        }
+    }
+}
+
+/// Train `net` with Adam and a cosine schedule, stop early on the
+/// validation loss (restoring the best weights), report the validation
+/// accuracy, and save the weights and the history.
+pub fn train<M, const CLASSES: usize>(
+    net: &mut M,
+    args: &Args,
+    train: &Dataset<M::Input, ClassIndex>,
+    val: &Dataset<M::Input, ClassIndex>,
+) -> std::result::Result<History, Box<dyn std::error::Error>>
+where
+    M: Model<Cpu, Output = Rank1<CLASSES>>,
+{
+    println!("{}\n", net.summary());
+    let mut opt = Adam::new(args.lr);
+    let cfg = FitConfig::new(args.epochs, args.batch)
+        .seed(args.seed)
+        .schedule(CosineAnnealing {
+            t_max: args.epochs,
+            eta_min: args.lr * 0.05,
+        })
+        .early_stopping(args.patience);
+    let start = std::time::Instant::now();
+    let history = fit(net, &mut opt, &SoftmaxCrossEntropy, train, Some(val), &cfg)?;
+    let seconds = start.elapsed().as_secs_f64();
+
+    // Early stopping restored the best epoch's weights; report those.
+    let final_eval = evaluate(net, &SoftmaxCrossEntropy, val, 256)?;
+    let best = history.best_epoch.unwrap_or(history.epochs.len());
+    let samples = train.len() * history.epochs.len();
+    println!(
+        "\nvalidation accuracy {:.4} (loss {:.4}) on {} held-out digits, best epoch {best} of {}",
+        final_eval.accuracy.unwrap_or(0.0),
+        final_eval.loss,
+        val.len(),
+        history.epochs.len()
+    );
+    println!(
+        "trained {samples} samples in {seconds:.1} s ({:.0} samples/s, including validation)",
+        samples as f64 / seconds
+    );
+    let base = args.out.with_extension("");
+    net.save(&args.out)?;
+    history.save_csv(base.with_extension("history.csv"))?;
+    history.save_json(base.with_extension("history.json"))?;
+    println!(
+        "weights saved to {}; history to {}.history.{{csv,json}}",
+        args.out.display(),
+        base.display()
+    );
+    Ok(history)
 }

@@ -1,0 +1,65 @@
+//! A small residual network with batch normalisation on real MNIST digits:
+//! a convolutional stem, two ResNet basic blocks (the second halves the
+//! image and doubles the channels, so its shortcut is a strided 1x1
+//! convolution), global average pooling and a linear classifier.
+//!
+//! ```text
+//! cargo run --release --example resnet
+//! ```
+//!
+//! Prints the training loss per epoch (it falls) and the validation
+//! accuracy; the weights (with BatchNorm's running statistics) use
+//! torchvision's names, so `tests/pytorch.rs`-style PyTorch models load
+//! them.
+
+mod common;
+
+use common::Args;
+use staticnn::prelude::*;
+
+network! {
+    /// ResNet in miniature for 28x28 digits: 16 channels at 14x14, then 32
+    /// at 7x7.
+    pub struct ResNet: [1, 28, 28] {
+        conv1: Conv2d(16, kernel = 3, stride = 2, padding = 1, bias = false), bn1: BatchNorm, Relu,
+        layer1: Residual {
+            conv1: Conv2d(16, kernel = 3, padding = 1, bias = false), bn1: BatchNorm, Relu,
+            conv2: Conv2d(16, kernel = 3, padding = 1, bias = false), bn2: BatchNorm,
+        },
+        Relu,
+        layer2: Residual {
+            conv1: Conv2d(32, kernel = 3, stride = 2, padding = 1, bias = false), bn1: BatchNorm, Relu,
+            conv2: Conv2d(32, kernel = 3, padding = 1, bias = false), bn2: BatchNorm,
+        } + downsample: {
+            Conv2d(32, kernel = 1, stride = 2, bias = false), BatchNorm,
+        },
+        Relu,
+        GlobalAvgPool,
+        fc: Dense(10),
+    }
+}
+
+fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse(
+        "resnet",
+        Args {
+            data: None,
+            epochs: 8,
+            batch: 64,
+            lr: 3e-3,
+            seed: 42,
+            out: "mnist_resnet.safetensors".into(),
+            patience: 3,
+        },
+    )?;
+    let (train, val) = args.load::<Rank3<1, 28, 28>>()?;
+    let mut net = ResNet::init(&Cpu, args.seed)?;
+    let history = common::train(&mut net, &args, &train, &val)?;
+    let losses: Vec<String> = history
+        .epochs
+        .iter()
+        .map(|e| format!("{:.3}", e.train_loss))
+        .collect();
+    println!("training loss by epoch: {}", losses.join(" -> "));
+    Ok(())
+}
