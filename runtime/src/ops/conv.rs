@@ -93,8 +93,14 @@ fn col2im(g: &Geom2d, cols: &[f32], dx: &mut [f32]) {
         for oy in ylo..yhi {
             let line = &src[oy * g.out_w..(oy + 1) * g.out_w];
             let dst = &mut image[(oy * sh + i - ph) * g.in_w..][..g.in_w];
-            for ox in xlo..xhi {
-                dst[ox * sw + j - pw] += line[ox];
+            if sw == 1 {
+                let start = xlo + j - pw;
+                let dst = &mut dst[start..start + (xhi - xlo)];
+                dst.iter_mut().zip(&line[xlo..xhi]).for_each(|(d, v)| *d += v);
+            } else {
+                for ox in xlo..xhi {
+                    dst[ox * sw + j - pw] += line[ox];
+                }
             }
         }
     }

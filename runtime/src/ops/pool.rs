@@ -59,6 +59,31 @@ fn window(g: &Geom2d, oy: usize, ox: usize, mut f: impl FnMut(usize, usize)) {
     }
 }
 
+/// Max pooling of one plane without padding, the common case: every
+/// window lies inside the image, so the loops need no bounds arithmetic.
+fn max_plane_unpadded(g: &Geom2d, xp: &[f32], yp: &mut [f32], ap: &mut [f32]) {
+    let (kh, kw) = g.kernel;
+    let (sh, sw) = g.stride;
+    for oy in 0..g.out_h {
+        for ox in 0..g.out_w {
+            let corner = oy * sh * g.in_w + ox * sw;
+            let (mut best, mut at) = (xp[corner], corner);
+            for i in 0..kh {
+                let row = corner + i * g.in_w;
+                for (j, &v) in xp[row..row + kw].iter().enumerate() {
+                    // A NaN wins (and propagates), as in PyTorch.
+                    if v > best || v.is_nan() {
+                        best = v;
+                        at = row + j;
+                    }
+                }
+            }
+            yp[oy * g.out_w + ox] = best;
+            ap[oy * g.out_w + ox] = at as f32;
+        }
+    }
+}
+
 fn check(g: &Geom2d, x: usize, y: usize) -> Result<()> {
     check_len("pool input", g.in_len(), x)?;
     check_len("pool output", g.out_len(), y)
@@ -80,6 +105,10 @@ impl PoolOp for Cpu {
             .zip(argmax.par_chunks_exact_mut(out_plane))
             .with_min_len(min_planes(g))
             .for_each(|((xp, yp), ap)| {
+                if g.padding == (0, 0) {
+                    max_plane_unpadded(g, xp, yp, ap);
+                    return;
+                }
                 for oy in 0..g.out_h {
                     for ox in 0..g.out_w {
                         let (mut best, mut at) = (f32::NEG_INFINITY, usize::MAX);
