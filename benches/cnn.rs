@@ -47,10 +47,7 @@ network! {
 
 const BATCH: usize = 64;
 
-fn batch() -> (
-    Tensor<Cpu, Rank3<1, 28, 28>>,
-    Tensor<Cpu, ClassIndex>,
-) {
+fn batch() -> (Tensor<Cpu, Rank3<1, 28, 28>>, Tensor<Cpu, ClassIndex>) {
     let mut rng = Rng::new(5);
     let x: Vec<f32> = (0..BATCH * 784).map(|_| rng.uniform()).collect();
     let y: Vec<f32> = (0..BATCH).map(|i| (i % 10) as f32).collect();

@@ -78,9 +78,7 @@ impl Args {
 
     /// Training and validation digits: the full IDX set from `--data`, or
     /// the bundled subset split 80/20 with the seed.
-    pub fn load<X: Shape>(
-        &self,
-    ) -> Result<(Dataset<X, ClassIndex>, Dataset<X, ClassIndex>)> {
+    pub fn load<X: Shape>(&self) -> Result<(Dataset<X, ClassIndex>, Dataset<X, ClassIndex>)> {
         match &self.data {
             Some(dir) => {
                 println!("MNIST from {} (IDX): training on the 60,000 training digits, validating on the 10,000 test digits", dir.display());

@@ -90,18 +90,18 @@ pool_layer!(
     "AvgPool2d"
 );
 
-/// MaxPool2d's buffers: output, input gradient, and where each maximum was.
+/// MaxPool2d's buffers: output, input gradient, and backward scratch.
 #[derive(Debug)]
 pub struct MaxPoolState<B: Device, I: Shape, O: Shape> {
     io: Buffers<B, I, O>,
-    argmax: Option<B::Buf>,
+    scratch: Option<B::Buf>,
 }
 
 impl<B: Device, I: Shape, O: Shape> Default for MaxPoolState<B, I, O> {
     fn default() -> Self {
         MaxPoolState {
             io: Buffers::default(),
-            argmax: None,
+            scratch: None,
         }
     }
 }
@@ -125,10 +125,9 @@ impl<
         x: &Tensor<B, Self::Input>,
         state: &'s mut Self::State,
     ) -> Result<&'s Tensor<B, Self::Output>> {
-        let dev = x.device();
-        let argmax = scratch(&mut state.argmax, dev)?;
-        let y = Tensor::reuse(&mut state.io.y, dev, x.batch())?;
-        dev.max_pool2d_forward(&self.geom(x.batch()), x.buf(), y.buf_mut(), argmax)?;
+        let y = Tensor::reuse(&mut state.io.y, x.device(), x.batch())?;
+        x.device()
+            .max_pool2d_forward(&self.geom(x.batch()), x.buf(), y.buf_mut())?;
         Ok(y)
     }
 
@@ -144,9 +143,17 @@ impl<
         _grads: &mut (),
     ) -> Result<&'s Tensor<B, Self::Input>> {
         let dev = x.device();
-        let argmax = state.argmax.as_ref().ok_or_else(no_forward)?;
+        let y = state.io.y.as_ref().ok_or_else(no_forward)?;
+        let work = scratch(&mut state.scratch, dev)?;
         let dx = Tensor::reuse(&mut state.io.dx, dev, x.batch())?;
-        dev.max_pool2d_backward(&self.geom(x.batch()), argmax, dy.buf(), dx.buf_mut())?;
+        dev.max_pool2d_backward(
+            &self.geom(x.batch()),
+            x.buf(),
+            y.buf(),
+            dy.buf(),
+            dx.buf_mut(),
+            work,
+        )?;
         Ok(dx)
     }
 }

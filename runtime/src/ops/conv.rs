@@ -96,7 +96,9 @@ fn col2im(g: &Geom2d, cols: &[f32], dx: &mut [f32]) {
             if sw == 1 {
                 let start = xlo + j - pw;
                 let dst = &mut dst[start..start + (xhi - xlo)];
-                dst.iter_mut().zip(&line[xlo..xhi]).for_each(|(d, v)| *d += v);
+                dst.iter_mut()
+                    .zip(&line[xlo..xhi])
+                    .for_each(|(d, v)| *d += v);
             } else {
                 for ox in xlo..xhi {
                     dst[ox * sw + j - pw] += line[ox];

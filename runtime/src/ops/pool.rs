@@ -7,24 +7,23 @@ use crate::Result;
 use rayon::prelude::*;
 
 pub trait PoolOp: Device {
-    /// `y` = the largest value in each window (padding never wins).
-    /// `argmax` receives, per output, the index of the winner within its
-    /// input plane, for the backward pass; the kernel sizes it.
-    fn max_pool2d_forward(
-        &self,
-        g: &Geom2d,
-        x: &Self::Buf,
-        y: &mut Self::Buf,
-        argmax: &mut Self::Buf,
-    ) -> Result<()>;
+    /// `y` = the largest value in each window (padding never wins; a NaN
+    /// does, as in PyTorch).
+    fn max_pool2d_forward(&self, g: &Geom2d, x: &Self::Buf, y: &mut Self::Buf) -> Result<()>;
 
-    /// `dx` (overwritten) gets each output's gradient at its winner.
+    /// `dx` (overwritten) gets each output's gradient at its winner: the
+    /// first position of its window (row-major) that holds the output's
+    /// value, found again from `x` and `y` rather than stored by the forward
+    /// pass. `scratch` is sized by the kernel.
+    #[allow(clippy::too_many_arguments)]
     fn max_pool2d_backward(
         &self,
         g: &Geom2d,
-        argmax: &Self::Buf,
+        x: &Self::Buf,
+        y: &Self::Buf,
         dy: &Self::Buf,
         dx: &mut Self::Buf,
+        scratch: &mut Self::Buf,
     ) -> Result<()>;
 
     /// `y` = the mean of each window, padding counted as zeros (PyTorch's
@@ -42,8 +41,8 @@ fn min_planes(g: &Geom2d) -> usize {
     (16 * 1024 / (g.in_h * g.in_w).max(1)).max(1)
 }
 
-/// Calls `f(oy, ox, iy, ix)` for every input position inside the window of
-/// output `(oy, ox)`.
+/// Calls `f(iy, ix)` for every input position inside the window of output
+/// `(oy, ox)` (padding is skipped).
 #[inline]
 fn window(g: &Geom2d, oy: usize, ox: usize, mut f: impl FnMut(usize, usize)) {
     let (y0, x0) = (
@@ -59,29 +58,81 @@ fn window(g: &Geom2d, oy: usize, ox: usize, mut f: impl FnMut(usize, usize)) {
     }
 }
 
-/// Max pooling of one plane without padding, the common case: every
-/// window lies inside the image, so the loops need no bounds arithmetic.
-fn max_plane_unpadded(g: &Geom2d, xp: &[f32], yp: &mut [f32], ap: &mut [f32]) {
-    let (kh, kw) = g.kernel;
-    let (sh, sw) = g.stride;
+/// Calls `f(start, oy, (i, j))` for each output row `oy` of an unpadded
+/// plane and each window position `(i, j)`, in row-major window order:
+/// `start` is where that window position reads for the row's first output,
+/// and the row's later outputs read `stride` further along each. Without
+/// padding every read is inside the image, and working a whole output row
+/// per window position keeps the loops free of bounds arithmetic and their
+/// iterations independent of each other.
+#[inline(always)]
+fn unpadded_rows(g: &Geom2d, mut f: impl FnMut(usize, usize, (usize, usize))) {
     for oy in 0..g.out_h {
-        for ox in 0..g.out_w {
-            let corner = oy * sh * g.in_w + ox * sw;
-            let (mut best, mut at) = (xp[corner], corner);
-            for i in 0..kh {
-                let row = corner + i * g.in_w;
-                for (j, &v) in xp[row..row + kw].iter().enumerate() {
-                    // A NaN wins (and propagates), as in PyTorch.
-                    if v > best || v.is_nan() {
-                        best = v;
-                        at = row + j;
-                    }
-                }
+        let top = oy * g.stride.0 * g.in_w;
+        for i in 0..g.kernel.0 {
+            for j in 0..g.kernel.1 {
+                f(top + i * g.in_w + j, oy, (i, j));
             }
-            yp[oy * g.out_w + ox] = best;
-            ap[oy * g.out_w + ox] = at as f32;
         }
     }
+}
+
+/// The larger of `a` and `b`, NaN if either is (`f32::max` drops NaN;
+/// PyTorch's max pooling propagates it).
+#[inline(always)]
+fn max_nan(a: f32, b: f32) -> f32 {
+    if a.is_nan() | b.is_nan() {
+        f32::NAN
+    } else {
+        a.max(b)
+    }
+}
+
+/// Whether input `v` is the value `best` its window's max pool picked.
+#[inline(always)]
+fn is_winner(v: f32, best: f32) -> bool {
+    (v == best) | (v.is_nan() & best.is_nan())
+}
+
+fn max_plane_unpadded(g: &Geom2d, xp: &[f32], yp: &mut [f32]) {
+    let sw = g.stride.1;
+    unpadded_rows(g, |start, oy, pos| {
+        let y_row = &mut yp[oy * g.out_w..(oy + 1) * g.out_w];
+        let reads = xp[start..].iter().step_by(sw);
+        if pos == (0, 0) {
+            y_row.iter_mut().zip(reads).for_each(|(y, &v)| *y = v);
+        } else {
+            y_row
+                .iter_mut()
+                .zip(reads)
+                .for_each(|(y, &v)| *y = max_nan(*y, v));
+        }
+    });
+}
+
+/// Backward of [`max_plane_unpadded`]: each output's gradient goes to the
+/// first winner of its window. `left` starts as the output gradient and
+/// loses what has been handed out, so later ties get nothing. There is no
+/// branch on where the winner is: that is a coin toss on real data, and
+/// mispredicted branches cost more than the arithmetic.
+fn max_plane_unpadded_backward(
+    g: &Geom2d,
+    (xp, yp, dyp): (&[f32], &[f32], &[f32]),
+    dxp: &mut [f32],
+    left: &mut [f32],
+) {
+    let sw = g.stride.1;
+    dxp.fill(0.0);
+    left.copy_from_slice(dyp);
+    unpadded_rows(g, |start, oy, _| {
+        let row = oy * g.out_w..(oy + 1) * g.out_w;
+        for (ox, (&best, l)) in yp[row.clone()].iter().zip(&mut left[row]).enumerate() {
+            let at = start + ox * sw;
+            let give = *l * is_winner(xp[at], best) as u8 as f32;
+            dxp[at] += give;
+            *l -= give;
+        }
+    });
 }
 
 fn check(g: &Geom2d, x: usize, y: usize) -> Result<()> {
@@ -90,41 +141,23 @@ fn check(g: &Geom2d, x: usize, y: usize) -> Result<()> {
 }
 
 impl PoolOp for Cpu {
-    fn max_pool2d_forward(
-        &self,
-        g: &Geom2d,
-        x: &Vec<f32>,
-        y: &mut Vec<f32>,
-        argmax: &mut Vec<f32>,
-    ) -> Result<()> {
+    fn max_pool2d_forward(&self, g: &Geom2d, x: &Vec<f32>, y: &mut Vec<f32>) -> Result<()> {
         check(g, x.len(), y.len())?;
-        argmax.resize(y.len(), 0.0);
         let (in_plane, out_plane) = (g.in_h * g.in_w, g.out_plane());
         x.par_chunks_exact(in_plane)
             .zip(y.par_chunks_exact_mut(out_plane))
-            .zip(argmax.par_chunks_exact_mut(out_plane))
             .with_min_len(min_planes(g))
-            .for_each(|((xp, yp), ap)| {
+            .for_each(|(xp, yp)| {
                 if g.padding == (0, 0) {
-                    max_plane_unpadded(g, xp, yp, ap);
-                    return;
+                    return max_plane_unpadded(g, xp, yp);
                 }
                 for oy in 0..g.out_h {
                     for ox in 0..g.out_w {
-                        let (mut best, mut at) = (f32::NEG_INFINITY, usize::MAX);
+                        let mut best = f32::NEG_INFINITY;
                         window(g, oy, ox, |iy, ix| {
-                            let v = xp[iy * g.in_w + ix];
-                            // `!(v <= best)` lets a NaN win, so it propagates
-                            // as in PyTorch instead of being hidden.
-                            if at == usize::MAX || !(v <= best) {
-                                best = v;
-                                at = iy * g.in_w + ix;
-                            }
+                            best = max_nan(best, xp[iy * g.in_w + ix])
                         });
                         yp[oy * g.out_w + ox] = best;
-                        // Planes hold far fewer than 2^24 values, so the
-                        // index is exact in an f32.
-                        ap[oy * g.out_w + ox] = at as f32;
                     }
                 }
             });
@@ -134,21 +167,38 @@ impl PoolOp for Cpu {
     fn max_pool2d_backward(
         &self,
         g: &Geom2d,
-        argmax: &Vec<f32>,
+        x: &Vec<f32>,
+        y: &Vec<f32>,
         dy: &Vec<f32>,
         dx: &mut Vec<f32>,
+        scratch: &mut Vec<f32>,
     ) -> Result<()> {
+        check(g, x.len(), y.len())?;
         check(g, dx.len(), dy.len())?;
-        check_len("max_pool argmax", dy.len(), argmax.len())?;
+        scratch.resize(dy.len(), 0.0);
         let (in_plane, out_plane) = (g.in_h * g.in_w, g.out_plane());
         dx.par_chunks_exact_mut(in_plane)
+            .zip(x.par_chunks_exact(in_plane))
+            .zip(y.par_chunks_exact(out_plane))
             .zip(dy.par_chunks_exact(out_plane))
-            .zip(argmax.par_chunks_exact(out_plane))
+            .zip(scratch.par_chunks_exact_mut(out_plane))
             .with_min_len(min_planes(g))
-            .for_each(|((dxp, dyp), ap)| {
+            .for_each(|((((dxp, xp), yp), dyp), left)| {
+                if g.padding == (0, 0) {
+                    return max_plane_unpadded_backward(g, (xp, yp, dyp), dxp, left);
+                }
                 dxp.fill(0.0);
-                for (d, &a) in dyp.iter().zip(ap) {
-                    dxp[a as usize] += d;
+                for oy in 0..g.out_h {
+                    for ox in 0..g.out_w {
+                        let o = oy * g.out_w + ox;
+                        let mut given = false;
+                        window(g, oy, ox, |iy, ix| {
+                            if !given && is_winner(xp[iy * g.in_w + ix], yp[o]) {
+                                dxp[iy * g.in_w + ix] += dyp[o];
+                                given = true;
+                            }
+                        });
+                    }
                 }
             });
         Ok(())
@@ -218,11 +268,12 @@ mod tests {
     fn max_and_average_of_a_known_image() {
         let x: Vec<f32> = (0..16).map(|v| v as f32).collect();
         let g = g2(4, 4, 2, 2, 0);
-        let (mut y, mut a) = (vec![0.0; 4], Vec::new());
-        Cpu.max_pool2d_forward(&g, &x, &mut y, &mut a).unwrap();
+        let mut y = vec![0.0; 4];
+        Cpu.max_pool2d_forward(&g, &x, &mut y).unwrap();
         assert_eq!(y, vec![5.0, 7.0, 13.0, 15.0]);
         let mut dx = vec![9.0; 16];
-        Cpu.max_pool2d_backward(&g, &a, &vec![1.0, 2.0, 3.0, 4.0], &mut dx)
+        let dy = vec![1.0, 2.0, 3.0, 4.0];
+        Cpu.max_pool2d_backward(&g, &x, &y, &dy, &mut dx, &mut Vec::new())
             .unwrap();
         assert_eq!(dx[5], 1.0);
         assert_eq!(dx[15], 4.0);
@@ -235,8 +286,39 @@ mod tests {
     fn max_pool_padding_never_wins() {
         let x = vec![-5.0; 9];
         let g = g2(3, 3, 2, 2, 1);
-        let (mut y, mut a) = (vec![0.0; 4], Vec::new());
-        Cpu.max_pool2d_forward(&g, &x, &mut y, &mut a).unwrap();
+        let mut y = vec![0.0; 4];
+        Cpu.max_pool2d_forward(&g, &x, &mut y).unwrap();
         assert_eq!(y, vec![-5.0; 4]);
+    }
+
+    #[test]
+    fn ties_send_the_gradient_to_the_first_winner_only() {
+        for padding in [0, 1] {
+            let x = vec![1.0; 16];
+            let g = g2(4, 4, 2, 2, padding);
+            let mut y = vec![0.0; g.out_len()];
+            Cpu.max_pool2d_forward(&g, &x, &mut y).unwrap();
+            let dy = vec![1.0; g.out_len()];
+            let mut dx = vec![0.0; 16];
+            Cpu.max_pool2d_backward(&g, &x, &y, &dy, &mut dx, &mut Vec::new())
+                .unwrap();
+            assert_eq!(
+                dx.iter().sum::<f32>(),
+                g.out_len() as f32,
+                "padding {padding}"
+            );
+            assert_eq!(dx[0], 1.0, "padding {padding}");
+        }
+    }
+
+    #[test]
+    fn nan_propagates() {
+        let mut x: Vec<f32> = (0..16).map(|v| v as f32).collect();
+        x[0] = f32::NAN;
+        let g = g2(4, 4, 2, 2, 0);
+        let mut y = vec![0.0; 4];
+        Cpu.max_pool2d_forward(&g, &x, &mut y).unwrap();
+        assert!(y[0].is_nan());
+        assert_eq!(&y[1..], &[7.0, 13.0, 15.0]);
     }
 }
