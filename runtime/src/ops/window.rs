@@ -83,11 +83,6 @@ impl Geom2d {
         self.in_c * self.kernel.0 * self.kernel.1
     }
 
-    /// A 1x1 window, stride 1, no padding: the unfolded input is the input.
-    pub fn is_pointwise(&self) -> bool {
-        self.kernel == (1, 1) && self.stride == (1, 1) && self.padding == (0, 0)
-    }
-
     /// The range of output columns `ox` whose input column
     /// `ox * stride + j - padding` lies inside the image, for kernel column
     /// `j` (and the same for rows). Everything outside reads padding.
