@@ -28,7 +28,7 @@ pub struct Tensor<B: Device, S: Shape> {
 
 impl<B: Device, S: Shape> Tensor<B, S> {
     fn check(len: usize) -> Result<usize> {
-        if len == 0 || len % S::SIZE != 0 {
+        if len == 0 || !len.is_multiple_of(S::SIZE) {
             return Err(Error::BadLength {
                 shape: S::DIMS,
                 sample: S::SIZE,

@@ -169,15 +169,23 @@ pub fn softmax(entry: &Entry, input: &Shape, ctx: &mut Ctx) -> Step {
     Some((Kind::Softmax, input.clone(), "Softmax".into()))
 }
 
+/// A range a float option must lie in: its description (`in [0, 1)`), the
+/// check on a literal, and the condition asserted on a const expression.
+struct Range {
+    text: &'static str,
+    ok: fn(f64) -> bool,
+    cond: fn(&TokenStream) -> TokenStream,
+}
+
 /// A float option that must lie in a range: checked here for literals, by
 /// a const assertion otherwise.
 fn ranged_float(
     e: &Expr,
     what: &str,
-    range: (&str, fn(f64) -> bool, fn(&TokenStream) -> TokenStream),
+    range: Range,
     ctx: &mut Ctx,
 ) -> Option<(TokenStream, String)> {
-    let (text, ok, cond) = range;
+    let Range { text, ok, cond } = range;
     match float_arg(e, what) {
         Ok((Some(v), tokens)) => {
             if !ok(v) {
@@ -215,11 +223,11 @@ pub fn dropout(entry: &Entry, input: &Shape, ctx: &mut Ctx) -> Step {
     let (p, shown) = ranged_float(
         e,
         "Dropout's probability",
-        (
-            "in [0, 1)",
-            |v| (0.0..1.0).contains(&v),
-            |t| quote!(#t >= 0.0 && #t < 1.0),
-        ),
+        Range {
+            text: "in [0, 1)",
+            ok: |v| (0.0..1.0).contains(&v),
+            cond: |t| quote!(#t >= 0.0 && #t < 1.0),
+        },
         ctx,
     )?;
     Some((
@@ -250,11 +258,11 @@ pub fn batch_norm(entry: &Entry, input: &Shape, ctx: &mut Ctx) -> Step {
         momentum = ranged_float(
             e,
             "BatchNorm's momentum",
-            (
-                "in [0, 1]",
-                |v| (0.0..=1.0).contains(&v),
-                |t| quote!(#t >= 0.0 && #t <= 1.0),
-            ),
+            Range {
+                text: "in [0, 1]",
+                ok: |v| (0.0..=1.0).contains(&v),
+                cond: |t| quote!(#t >= 0.0 && #t <= 1.0),
+            },
             ctx,
         )?;
     }
@@ -262,7 +270,11 @@ pub fn batch_norm(entry: &Entry, input: &Shape, ctx: &mut Ctx) -> Step {
         eps = ranged_float(
             e,
             "BatchNorm's eps",
-            ("positive", |v| v > 0.0, |t| quote!(#t > 0.0)),
+            Range {
+                text: "positive",
+                ok: |v| v > 0.0,
+                cond: |t| quote!(#t > 0.0),
+            },
             ctx,
         )?;
     }

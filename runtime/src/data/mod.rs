@@ -28,8 +28,8 @@ impl<X: Shape, Y: Shape> Dataset<X, Y> {
     /// A dataset from inputs and targets stored sample after sample. The
     /// two must hold the same number of whole samples.
     pub fn new(x: Vec<f32>, y: Vec<f32>) -> Result<Self> {
-        if x.len() % X::SIZE != 0
-            || y.len() % Y::SIZE.max(1) != 0
+        if !x.len().is_multiple_of(X::SIZE)
+            || !y.len().is_multiple_of(Y::SIZE.max(1))
             || x.len() / X::SIZE != y.len() / Y::SIZE.max(1)
         {
             return Err(Error::config(

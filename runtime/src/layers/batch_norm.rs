@@ -82,7 +82,7 @@ impl<B: Device, S: Shape> BatchNorm<B, S> {
                 format!("{momentum} is not in [0, 1]"),
             ));
         }
-        if !(eps > 0.0) {
+        if eps.is_nan() || eps <= 0.0 {
             return Err(Error::config(
                 "BatchNorm eps",
                 format!("{eps} must be positive"),
@@ -166,7 +166,7 @@ impl<B: Backend, S: Shape> Layer<B> for BatchNorm<B, S> {
             },
         )?;
         state.trained = true;
-        Ok(state.io.y.as_ref().ok_or_else(no_forward)?)
+        state.io.y.as_ref().ok_or_else(no_forward)
     }
 
     fn output(state: &Self::State) -> Result<&Tensor<B, S>> {
