@@ -43,12 +43,16 @@ impl Geom2d {
         if h == Some(self.out_h) && w == Some(self.out_w) {
             Ok(())
         } else {
+            let gives = match (h, w) {
+                (Some(h), Some(w)) => format!("gives {h}x{w}"),
+                _ => "does not fit".to_string(),
+            };
             Err(Error::config(
                 op,
                 format!(
-                    "a {}x{} window with stride {:?} and padding {:?} on {}x{} inputs gives {:?}x{:?}, but the layer's type says {}x{}",
+                    "a {}x{} window with stride {:?} and padding {:?} on {}x{} inputs {gives}, but the layer's type says {}x{}",
                     self.kernel.0, self.kernel.1, self.stride, self.padding, self.in_h, self.in_w,
-                    h, w, self.out_h, self.out_w
+                    self.out_h, self.out_w
                 ),
             ))
         }
