@@ -6,6 +6,7 @@
 //! Dense layer (PyTorch's `BatchNorm1d`) and `H * W` after a convolution
 //! (`BatchNorm2d`).
 
+use super::reduce;
 use crate::backend::{cpu::check_len, Cpu, Device};
 use crate::{Error, Result};
 use rayon::prelude::*;
@@ -161,21 +162,21 @@ impl BatchNormOp for Cpu {
         }
         mean.resize(c, 0.0);
         inv_std.resize(c, 0.0);
-        // Statistics per channel, in parallel over channels, in f64 so a
-        // large batch does not lose the variance to cancellation.
+        // Statistics per channel, in parallel over channels: partial sums
+        // within each sample's plane (see `reduce`), then over samples in
+        // f64, so a large batch loses nothing to cancellation.
         mean.par_iter_mut()
             .zip(inv_std.par_iter_mut())
             .zip(running.mean.par_iter_mut().zip(running.var.par_iter_mut()))
             .enumerate()
             .for_each(|(ch, ((mu, is), (rm, rv)))| {
-                let sum: f64 = channel(g, x, ch).flatten().map(|&v| v as f64).sum();
-                let mu64 = sum / m as f64;
-                let var: f64 = channel(g, x, ch)
-                    .flatten()
-                    .map(|&v| (v as f64 - mu64).powi(2))
+                let sum: f64 = channel(g, x, ch).map(|s| reduce::sum(s) as f64).sum();
+                let mu32 = (sum / m as f64) as f32;
+                let var = channel(g, x, ch)
+                    .map(|s| reduce::sum_sq_dev(s, mu32) as f64)
                     .sum::<f64>()
                     / m as f64;
-                *mu = mu64 as f32;
+                *mu = mu32;
                 *is = (1.0 / (var + eps as f64).sqrt()) as f32;
                 let mo = running.momentum;
                 *rm = (1.0 - mo) * *rm + mo * *mu;
@@ -263,12 +264,10 @@ impl BatchNormOp for Cpu {
             .for_each(|(ch, (dg, db))| {
                 let (mut sg, mut sb) = (0.0f64, 0.0f64);
                 for (xs, ds) in channel(g, x, ch).zip(channel(g, dy, ch)) {
-                    for (&xv, &d) in xs.iter().zip(ds) {
-                        sb += d as f64;
-                        sg += d as f64 * ((xv - mean[ch]) * inv_std[ch]) as f64;
-                    }
+                    sb += reduce::sum(ds) as f64;
+                    sg += reduce::dot_dev(ds, xs, mean[ch]) as f64;
                 }
-                *dg = sg as f32;
+                *dg = (sg * inv_std[ch] as f64) as f32;
                 *db = sb as f32;
             });
         // dx = gamma * inv_std / m * (m dy - dbeta - xhat dgamma).

@@ -291,7 +291,7 @@ impl ConvOp for Cpu {
                 // dW += dY [oc, width] x cols^T [width, patch].
                 gemm_slices((oc, patch, width), 1.0, dy_g, false, block, true, 1.0, dw_t);
                 for (d, row) in db_t.iter_mut().zip(dy_g.chunks_exact(width)) {
-                    *d += row.iter().sum::<f32>();
+                    *d += super::reduce::sum(row);
                 }
                 if let Some(dx_t) = dx_t.as_deref_mut() {
                     // dcols = W^T [patch, oc] x dY [oc, width].

@@ -1,5 +1,6 @@
 //! General matrix product, `C = alpha * op(A) * op(B) + beta * C`.
 
+use super::reduce::dot;
 use crate::backend::{cpu::check_len, Cpu, Device};
 use crate::Result;
 use nalgebra::{DMatrixView, DMatrixViewMut, Dyn};
@@ -47,25 +48,6 @@ fn view(
 /// inference, a single output unit, a batch of 4) get loops of their own,
 /// written so the compiler vectorises them along contiguous rows.
 const SMALL: usize = 5;
-
-/// Dot product with independent partial sums, so it vectorises.
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    const LANES: usize = 16;
-    let mut acc = [0.0f32; LANES];
-    let (a_chunks, b_chunks) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    let tail: f32 = a_chunks
-        .remainder()
-        .iter()
-        .zip(b_chunks.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in a_chunks.zip(b_chunks) {
-        for l in 0..LANES {
-            acc[l] += x[l] * y[l];
-        }
-    }
-    acc.iter().sum::<f32>() + tail
-}
 
 #[allow(clippy::too_many_arguments)]
 fn small_gemm(

@@ -19,5 +19,6 @@ pub mod gemm;
 pub mod loss;
 pub mod optim;
 pub mod pool;
+mod reduce;
 pub mod softmax;
 pub mod window;
