@@ -1,4 +1,5 @@
-//! Training throughput of the convolutional networks, on 1 and 2 threads.
+//! Training throughput of the convolutional networks of the `lenet` and
+//! `resnet` examples, on 1 and 2 threads.
 //!
 //! ```text
 //! cargo bench --bench cnn
@@ -9,41 +10,14 @@
 //! synthetic 28x28 images with fixed seeds. Thread counts are set with a
 //! local rayon pool, so both runs happen in one process.
 
+#[path = "../examples/common/mod.rs"]
+mod common;
+
+use common::{LeNet, ResNet};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use staticnn::prelude::*;
 use staticnn::train::{train_step, StepBuffers};
 use staticnn::Rng;
-
-network! {
-    /// LeNet-5, as in `examples/lenet.rs`.
-    struct LeNet: [1, 28, 28] {
-        conv1: Conv2d(6, kernel = 5, padding = 2), Relu, MaxPool2d(2),
-        conv2: Conv2d(16, kernel = 5), Relu, MaxPool2d(2),
-        Flatten,
-        fc1: Dense(120), Relu,
-        fc2: Dense(84), Relu,
-        fc3: Dense(10),
-    }
-
-    /// The residual network of `examples/resnet.rs`.
-    struct ResNet: [1, 28, 28] {
-        conv1: Conv2d(16, kernel = 3, stride = 2, padding = 1, bias = false), bn1: BatchNorm, Relu,
-        layer1: Residual {
-            conv1: Conv2d(16, kernel = 3, padding = 1, bias = false), bn1: BatchNorm, Relu,
-            conv2: Conv2d(16, kernel = 3, padding = 1, bias = false), bn2: BatchNorm,
-        },
-        Relu,
-        layer2: Residual {
-            conv1: Conv2d(32, kernel = 3, stride = 2, padding = 1, bias = false), bn1: BatchNorm, Relu,
-            conv2: Conv2d(32, kernel = 3, padding = 1, bias = false), bn2: BatchNorm,
-        } + downsample: {
-            Conv2d(32, kernel = 1, stride = 2, bias = false), BatchNorm,
-        },
-        Relu,
-        GlobalAvgPool,
-        fc: Dense(10),
-    }
-}
 
 const BATCH: usize = 64;
 

@@ -1,5 +1,6 @@
 //! LeNet-5 on real MNIST digits: two convolutions with max pooling, then
-//! three dense layers, declared once and shape-checked by the compiler.
+//! three dense layers, declared once (in `common/mod.rs`, shared with
+//! `benches/cnn.rs`) and shape-checked by the compiler.
 //!
 //! Trains on the 5,000 bundled digits (80/20 split, as in the `mnist`
 //! example), or on the full IDX set with `--data DIR`, and reports the
@@ -12,22 +13,8 @@
 
 mod common;
 
-use common::Args;
+use common::{Args, LeNet};
 use staticnn::prelude::*;
-
-network! {
-    /// LeNet-5 (LeCun et al., 1998) with ReLU and max pooling, for 28x28
-    /// grey images: the first convolution pads to keep 28x28, as the
-    /// original did for its 32x32 inputs.
-    pub struct LeNet: [1, 28, 28] {
-        conv1: Conv2d(6, kernel = 5, padding = 2), Relu, MaxPool2d(2),
-        conv2: Conv2d(16, kernel = 5), Relu, MaxPool2d(2),
-        Flatten,
-        fc1: Dense(120), Relu,
-        fc2: Dense(84), Relu,
-        fc3: Dense(10),
-    }
-}
 
 fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse(

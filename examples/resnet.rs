@@ -1,7 +1,8 @@
 //! A small residual network with batch normalisation on real MNIST digits:
 //! a convolutional stem, two ResNet basic blocks (the second halves the
 //! image and doubles the channels, so its shortcut is a strided 1x1
-//! convolution), global average pooling and a linear classifier.
+//! convolution), global average pooling and a linear classifier, declared in
+//! `common/mod.rs` (shared with `benches/cnn.rs`).
 //!
 //! ```text
 //! cargo run --release --example resnet
@@ -14,30 +15,8 @@
 
 mod common;
 
-use common::Args;
+use common::{Args, ResNet};
 use staticnn::prelude::*;
-
-network! {
-    /// ResNet in miniature for 28x28 digits: 16 channels at 14x14, then 32
-    /// at 7x7.
-    pub struct ResNet: [1, 28, 28] {
-        conv1: Conv2d(16, kernel = 3, stride = 2, padding = 1, bias = false), bn1: BatchNorm, Relu,
-        layer1: Residual {
-            conv1: Conv2d(16, kernel = 3, padding = 1, bias = false), bn1: BatchNorm, Relu,
-            conv2: Conv2d(16, kernel = 3, padding = 1, bias = false), bn2: BatchNorm,
-        },
-        Relu,
-        layer2: Residual {
-            conv1: Conv2d(32, kernel = 3, stride = 2, padding = 1, bias = false), bn1: BatchNorm, Relu,
-            conv2: Conv2d(32, kernel = 3, padding = 1, bias = false), bn2: BatchNorm,
-        } + downsample: {
-            Conv2d(32, kernel = 1, stride = 2, bias = false), BatchNorm,
-        },
-        Relu,
-        GlobalAvgPool,
-        fc: Dense(10),
-    }
-}
 
 fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse(

@@ -1,5 +1,5 @@
-//! What the MNIST examples share: the networks, the bundled digits, the
-//! command line and the training run.
+//! What the MNIST examples (and the benchmarks) share: the networks, the
+//! bundled digits, the command line and the training run.
 #![allow(dead_code)]
 
 use staticnn::data::csv::{CsvOptions, TargetColumns};
@@ -12,6 +12,38 @@ network! {
         fc1: Dense(128), Relu,
         Dropout(0.1),
         fc2: Dense(10),
+    }
+
+    /// LeNet-5 (LeCun et al., 1998) with ReLU and max pooling, for 28x28
+    /// grey images: the first convolution pads to keep 28x28, as the
+    /// original did for its 32x32 inputs.
+    pub struct LeNet: [1, 28, 28] {
+        conv1: Conv2d(6, kernel = 5, padding = 2), Relu, MaxPool2d(2),
+        conv2: Conv2d(16, kernel = 5), Relu, MaxPool2d(2),
+        Flatten,
+        fc1: Dense(120), Relu,
+        fc2: Dense(84), Relu,
+        fc3: Dense(10),
+    }
+
+    /// ResNet in miniature for 28x28 digits: 16 channels at 14x14, then 32
+    /// at 7x7.
+    pub struct ResNet: [1, 28, 28] {
+        conv1: Conv2d(16, kernel = 3, stride = 2, padding = 1, bias = false), bn1: BatchNorm, Relu,
+        layer1: Residual {
+            conv1: Conv2d(16, kernel = 3, padding = 1, bias = false), bn1: BatchNorm, Relu,
+            conv2: Conv2d(16, kernel = 3, padding = 1, bias = false), bn2: BatchNorm,
+        },
+        Relu,
+        layer2: Residual {
+            conv1: Conv2d(32, kernel = 3, stride = 2, padding = 1, bias = false), bn1: BatchNorm, Relu,
+            conv2: Conv2d(32, kernel = 3, padding = 1, bias = false), bn2: BatchNorm,
+        } + downsample: {
+            Conv2d(32, kernel = 1, stride = 2, bias = false), BatchNorm,
+        },
+        Relu,
+        GlobalAvgPool,
+        fc: Dense(10),
     }
 }
 

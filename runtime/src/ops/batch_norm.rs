@@ -120,11 +120,11 @@ fn affine(
         });
 }
 
-fn check(g: &NormGeom, bufs: &[(&'static str, usize, usize)]) -> Result<()> {
+/// Check every `(buffer, expected length, length)`.
+fn check(bufs: &[(&'static str, usize, usize)]) -> Result<()> {
     for &(what, expected, got) in bufs {
         check_len(what, expected, got)?;
     }
-    let _ = g;
     Ok(())
 }
 
@@ -142,17 +142,14 @@ impl BatchNormOp for Cpu {
         running: Running<'_, Vec<f32>>,
     ) -> Result<()> {
         let c = g.channels;
-        check(
-            g,
-            &[
-                ("batch_norm x", g.len(), x.len()),
-                ("batch_norm y", g.len(), y.len()),
-                ("batch_norm gamma", c, gamma.len()),
-                ("batch_norm beta", c, beta.len()),
-                ("batch_norm running_mean", c, running.mean.len()),
-                ("batch_norm running_var", c, running.var.len()),
-            ],
-        )?;
+        check(&[
+            ("batch_norm x", g.len(), x.len()),
+            ("batch_norm y", g.len(), y.len()),
+            ("batch_norm gamma", c, gamma.len()),
+            ("batch_norm beta", c, beta.len()),
+            ("batch_norm running_mean", c, running.mean.len()),
+            ("batch_norm running_var", c, running.var.len()),
+        ])?;
         let m = g.count();
         if m < 2 {
             return Err(Error::config(
@@ -207,17 +204,14 @@ impl BatchNormOp for Cpu {
         y: &mut Vec<f32>,
     ) -> Result<()> {
         let c = g.channels;
-        check(
-            g,
-            &[
-                ("batch_norm x", g.len(), x.len()),
-                ("batch_norm y", g.len(), y.len()),
-                ("batch_norm gamma", c, gamma.len()),
-                ("batch_norm beta", c, beta.len()),
-                ("batch_norm running_mean", c, running_mean.len()),
-                ("batch_norm running_var", c, running_var.len()),
-            ],
-        )?;
+        check(&[
+            ("batch_norm x", g.len(), x.len()),
+            ("batch_norm y", g.len(), y.len()),
+            ("batch_norm gamma", c, gamma.len()),
+            ("batch_norm beta", c, beta.len()),
+            ("batch_norm running_mean", c, running_mean.len()),
+            ("batch_norm running_var", c, running_var.len()),
+        ])?;
         affine(
             g,
             x,
@@ -243,19 +237,16 @@ impl BatchNormOp for Cpu {
         dbeta: &mut Vec<f32>,
     ) -> Result<()> {
         let c = g.channels;
-        check(
-            g,
-            &[
-                ("batch_norm x", g.len(), x.len()),
-                ("batch_norm dy", g.len(), dy.len()),
-                ("batch_norm dx", g.len(), dx.len()),
-                ("batch_norm gamma", c, gamma.len()),
-                ("batch_norm mean", c, mean.len()),
-                ("batch_norm inv_std", c, inv_std.len()),
-                ("batch_norm dgamma", c, dgamma.len()),
-                ("batch_norm dbeta", c, dbeta.len()),
-            ],
-        )?;
+        check(&[
+            ("batch_norm x", g.len(), x.len()),
+            ("batch_norm dy", g.len(), dy.len()),
+            ("batch_norm dx", g.len(), dx.len()),
+            ("batch_norm gamma", c, gamma.len()),
+            ("batch_norm mean", c, mean.len()),
+            ("batch_norm inv_std", c, inv_std.len()),
+            ("batch_norm dgamma", c, dgamma.len()),
+            ("batch_norm dbeta", c, dbeta.len()),
+        ])?;
         // dbeta = sum dy; dgamma = sum dy * xhat, per channel.
         dgamma
             .par_iter_mut()
