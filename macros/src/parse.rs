@@ -5,13 +5,16 @@
 //! input   := network+
 //! network := attr* vis "struct" ident ":" "[" dim ("," dim)* ","? "]" "{" entries "}"
 //! entries := (entry ("," entry)* ","?)?
-//! entry   := (ident ":")? ident ("(" arg ("," arg)* ","? ")")? block?
+//! entry   := (ident ":")? ident ("(" arg ("," arg)* ","? ")")? ("->" dims)? block?
+//! dims    := "[" expr ("," expr)* ","? "]"
 //! block   := "{" entries "}" ("+" (ident ":")? "{" entries "}")?
 //! arg     := expr | ident "=" expr
 //! ```
 //!
 //! Only `Residual` takes a block: its body, then optionally `+` and the
-//! shortcut that projects the input to the body's output shape.
+//! shortcut that projects the input to the body's output shape. `-> [..]`
+//! gives the output shape of a network declared in another `network!`,
+//! used as a layer.
 //!
 //! The parser only checks the grammar; what the layers and numbers mean is
 //! checked in `shape.rs`.
@@ -52,6 +55,8 @@ pub struct Entry {
     pub args_span: Option<Span>,
     /// `{ ... }` after the layer (Residual's body and shortcut).
     pub block: Option<Block>,
+    /// `-> [2]`: the declared output shape of a network used as a layer.
+    pub output: Option<(Vec<Expr>, Span)>,
 }
 
 /// A nested list of layers, with an optional `+ name: { ... }` shortcut.
@@ -208,6 +213,21 @@ impl Parse for Entry {
                 }
             }
         }
+        let output = if input.peek(Token![->]) {
+            input.parse::<Token![->]>()?;
+            if !input.peek(syn::token::Bracket) {
+                return Err(
+                    input.error("expected the output shape in brackets after `->`, e.g. `-> [2]`")
+                );
+            }
+            let dims;
+            let bracket = bracketed!(dims in input);
+            let list: Punctuated<Expr, Token![,]> =
+                dims.parse_terminated(Expr::parse, Token![,])?;
+            Some((list.into_iter().collect(), bracket.span.join()))
+        } else {
+            None
+        };
         let block = if input.peek(syn::token::Brace) {
             Some(input.parse()?)
         } else {
@@ -220,6 +240,7 @@ impl Parse for Entry {
             named,
             args_span,
             block,
+            output,
         })
     }
 }

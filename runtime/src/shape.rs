@@ -52,6 +52,23 @@ impl Shape for ClassIndex {
     const DIMS: &'static [usize] = &[];
 }
 
+/// Whether two shapes are equal, usable in `const` assertions (the code
+/// `network!` generates for a network used as a layer checks its shapes
+/// with it).
+pub const fn same_dims(a: &[usize], b: &[usize]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,5 +79,8 @@ mod tests {
         assert_eq!(Rank2::<3, 4>::DIMS, &[3, 4]);
         assert_eq!(Rank3::<1, 28, 28>::SIZE, 784);
         assert_eq!(ClassIndex::SIZE, 1);
+        assert!(same_dims(&[1, 28, 28], Rank3::<1, 28, 28>::DIMS));
+        assert!(!same_dims(&[784], Rank3::<1, 28, 28>::DIMS));
+        assert!(!same_dims(&[1, 28, 27], Rank3::<1, 28, 28>::DIMS));
     }
 }

@@ -11,7 +11,7 @@
 use super::{grads_name, layer_ty, state_name};
 use crate::shape::Plan;
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
 
 pub fn expand(plan: &Plan) -> TokenStream {
     let (name, grads, state) = (&plan.name, grads_name(plan), state_name(plan));
@@ -35,7 +35,20 @@ pub fn expand(plan: &Plan) -> TokenStream {
             }
         })
         .collect();
+    let spans: Vec<_> = plan.layers.iter().map(|l| l.span).collect();
+    let forward_steps = |method: TokenStream, ctx: TokenStream, this: TokenStream| {
+        let steps = (0..n).map(|i| {
+            let (out, f, s) = (&outs[i], fields[i], &states[i]);
+            let input = respan(ins[i].clone(), spans[i]);
+            quote_spanned!(spans[i]=> let #out = #l::#method(#this self.#f, #input, &mut state.#s #ctx)?;)
+        });
+        quote!(#(#steps)*)
+    };
+    let infer_steps = forward_steps(quote!(infer), quote!(), quote!(&));
+    let train_steps = forward_steps(quote!(forward_train), quote!(, ctx), quote!(&mut));
     let last = &outs[n - 1];
+    let ret_last = quote_spanned!(spans[n - 1]=> Ok(#last));
+    let ret_first = respan(quote!(Ok(d0)), spans[0]);
     let last_ty = &tys[n - 1];
     let last_state = &states[n - 1];
 
@@ -56,10 +69,15 @@ pub fn expand(plan: &Plan) -> TokenStream {
                 quote!(#d)
             };
             let d = format_ident!("d{}", i);
+            // Spanned at the layer, so that a type error in the call (a
+            // network used as a layer with the wrong declared shape) points
+            // at it.
+            let span = plan.layers[i].span;
+            let (input, dout) = (respan(input, span), respan(dout, span));
             if i == 0 && params_only_first {
-                quote!(#l::backward_params(&self.#f, #input, #dout, &mut state.#s, &mut grads.#f)?;)
+                quote_spanned!(span=> #l::backward_params(&self.#f, #input, #dout, &mut state.#s, &mut grads.#f)?;)
             } else {
-                quote!(let #d = #l::backward(&self.#f, #input, #dout, &mut state.#s, &mut grads.#f)?;)
+                quote_spanned!(span=> let #d = #l::backward(&self.#f, #input, #dout, &mut state.#s, &mut grads.#f)?;)
             }
         });
         quote!(#(#steps)*)
@@ -84,8 +102,8 @@ pub fn expand(plan: &Plan) -> TokenStream {
                 x: &::staticnn::Tensor<B, #input_ty>,
                 state: &'s mut #state<B>,
             ) -> ::staticnn::Result<&'s ::staticnn::Tensor<B, #output_ty>> {
-                #( let #outs = #l::infer(&self.#fields, #ins, &mut state.#states)?; )*
-                Ok(#last)
+                #infer_steps
+                #ret_last
             }
 
             fn forward_train<'s>(
@@ -94,8 +112,8 @@ pub fn expand(plan: &Plan) -> TokenStream {
                 state: &'s mut #state<B>,
                 ctx: &mut ::staticnn::TrainCtx,
             ) -> ::staticnn::Result<&'s ::staticnn::Tensor<B, #output_ty>> {
-                #( let #outs = #l::forward_train(&mut self.#fields, #ins, &mut state.#states, ctx)?; )*
-                Ok(#last)
+                #train_steps
+                #ret_last
             }
 
             fn output(state: &#state<B>) -> ::staticnn::Result<&::staticnn::Tensor<B, #output_ty>> {
@@ -110,7 +128,7 @@ pub fn expand(plan: &Plan) -> TokenStream {
                 grads: &mut #grads<B>,
             ) -> ::staticnn::Result<&'s ::staticnn::Tensor<B, #input_ty>> {
                 #backward
-                Ok(d0)
+                #ret_first
             }
 
             fn backward_params(
@@ -160,4 +178,22 @@ pub fn expand(plan: &Plan) -> TokenStream {
             }
         }
     }
+}
+
+/// `tokens` with every span set to `span`: the arguments of a generated
+/// call to a layer then point at the layer when their types do not match.
+fn respan(tokens: TokenStream, span: proc_macro2::Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tree| {
+            if let proc_macro2::TokenTree::Group(g) = &tree {
+                let mut group = proc_macro2::Group::new(g.delimiter(), respan(g.stream(), span));
+                group.set_span(span);
+                tree = proc_macro2::TokenTree::Group(group);
+            } else {
+                tree.set_span(span);
+            }
+            tree
+        })
+        .collect()
 }

@@ -193,8 +193,79 @@ fn sub_plan(
     })
 }
 
+/// The shape written after `->`.
+fn declared_output(entry: &Entry, ctx: &mut Ctx) -> Option<Shape> {
+    let (dims, span) = entry.output.as_ref()?;
+    if dims.is_empty() || dims.len() > 3 {
+        ctx.errors.err(
+            *span,
+            "an output shape needs 1 to 3 dimensions, e.g. `-> [2]`",
+        );
+        return None;
+    }
+    let mut out = Vec::new();
+    for d in dims {
+        match super::args::size(d, "an output dimension", false, &mut ctx.checks) {
+            Ok(d) => out.push(d),
+            Err(e) => {
+                ctx.errors.push(e);
+                return None;
+            }
+        }
+    }
+    Some(Shape(out))
+}
+
+/// A network declared in another `network!` block, used as a layer with
+/// its output shape written out (`encoder: Encoder -> [2]`). The macro
+/// cannot see that network, so rustc checks both shapes against the
+/// network's `INPUT_SHAPE` and `OUTPUT_SHAPE` with const assertions at the
+/// entry.
+pub fn external_network(entry: &Entry, input: &Shape, ctx: &mut Ctx) -> Step {
+    if entry.args_span.is_some() || entry.block.is_some() {
+        ctx.errors.err(
+            entry.kind.span(),
+            format!(
+                "a network is used as a layer as it is: write `{}` with no arguments",
+                entry.kind
+            ),
+        );
+        return None;
+    }
+    let output = declared_output(entry, ctx)?;
+    let ty = &entry.kind;
+    let span = entry.kind.span();
+    for (what, consts, shape) in [
+        ("inputs", quote!(INPUT_SHAPE), input),
+        ("outputs", quote!(OUTPUT_SHAPE), &output),
+    ] {
+        let dims = shape.dims_expr();
+        ctx.checks.push(ConstCheck {
+            cond: quote!(::staticnn::shape::same_dims(#ty::<::staticnn::Cpu>::#consts, #dims)),
+            message: format!("`{ty}` does not have {what} of shape {} here", shape.text()),
+            span,
+        });
+    }
+    Some((Kind::Network { ty: ty.clone() }, output, ty.to_string()))
+}
+
 /// A network declared earlier in the same invocation, used as a layer.
 pub fn network(entry: &Entry, sig: &super::NetSig, input: &Shape, ctx: &mut Ctx) -> Step {
+    if let Some(declared) = declared_output(entry, ctx) {
+        let msg = format!("`{}` has outputs of shape {}", sig.name, sig.output.text());
+        if !same_shape(&declared, &sig.output, &msg, entry.kind.span(), ctx) {
+            ctx.shape_err(
+                entry.kind.span(),
+                format!(
+                    "`{}` gives outputs of shape {}, not {}",
+                    sig.name,
+                    sig.output.text(),
+                    declared.text()
+                ),
+            );
+            return None;
+        }
+    }
     if entry.args_span.is_some() || entry.block.is_some() {
         ctx.errors.err(
             entry.kind.span(),

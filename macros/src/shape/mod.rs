@@ -174,6 +174,9 @@ pub struct Layer {
     pub display: String,
     /// Whether the user named it (named layers are public fields).
     pub named: bool,
+    /// The layer's name in the user's source, where type errors in the
+    /// generated calls to it point.
+    pub span: Span,
 }
 
 /// A const assertion for a size or value the macro cannot see.
@@ -261,6 +264,10 @@ impl Ctx<'_> {
 /// when it is in error (the error is in the context).
 pub type Step = Option<(Kind, Shape, String)>;
 
+fn name_of(entry: &Entry) -> String {
+    entry.kind.to_string()
+}
+
 /// Check one entry and infer its output shape.
 fn layer(
     entries: &[Entry],
@@ -271,6 +278,18 @@ fn layer(
     ctx: &mut Ctx,
 ) -> Step {
     let entry = &entries[i];
+    let network = ctx.known.iter().position(|n| n.name == name_of(entry));
+    if let (Some((_, span)), None) = (&entry.output, network) {
+        // `-> [..]` marks a network from another `network!` block.
+        if suggest::LAYERS.iter().any(|l| entry.kind == l) {
+            ctx.errors.err(
+                *span,
+                format!("`->` declares the output shape of a network used as a layer; `{}` works its shape out itself", entry.kind),
+            );
+            return None;
+        }
+        return block::external_network(entry, input, ctx);
+    }
     if entry.block.is_some() && entry.kind != "Residual" {
         let span = entry.block.as_ref().map_or(entry.kind.span(), |b| b.span);
         ctx.errors.err(
@@ -307,7 +326,8 @@ fn layer(
         "Dropout" => layers::dropout(entry, input, ctx),
         "Flatten" => layers::flatten(entry, input, ctx),
         _ => {
-            if let Some(sig) = ctx.known.iter().find(|n| n.name == name) {
+            if let Some(i) = network {
+                let sig = &ctx.known[i];
                 return block::network(entry, sig, input, ctx);
             }
             let networks: Vec<String> = ctx.known.iter().map(|n| n.name.clone()).collect();
@@ -384,6 +404,7 @@ fn list(owner: &Ident, entries: &[Entry], input: &Shape, ctx: &mut Ctx) -> Optio
             output: output.clone(),
             display,
             named,
+            span: entry.kind.span(),
         });
         shape = output;
     }

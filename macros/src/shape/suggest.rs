@@ -68,7 +68,7 @@ pub fn unknown_layer(name: &str, networks: &[String]) -> String {
     match suggestion {
         Some(s) => format!("unknown layer `{name}`; did you mean `{s}`?"),
         None => format!(
-            "unknown layer `{name}`; expected one of {}, or a network declared earlier in this `network!` block",
+            "unknown layer `{name}`; expected one of {}, or a network: one declared earlier in this `network!` block, or one from elsewhere with its output shape, `{name} -> [..]`",
             LAYERS.join(", ")
         ),
     }
