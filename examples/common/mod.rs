@@ -176,8 +176,9 @@ where
     net.save(&args.out)?;
     history.save_csv(base.with_extension("history.csv"))?;
     history.save_json(base.with_extension("history.json"))?;
+    history.save_plot(base.with_extension("history.png"))?;
     println!(
-        "weights saved to {}; history to {}.history.{{csv,json}}",
+        "weights saved to {}; history to {}.history.{{csv,json,png}}",
         args.out.display(),
         base.display()
     );

@@ -18,6 +18,8 @@ pub mod model;
 pub mod ops;
 pub mod optim;
 mod param;
+#[cfg(feature = "plot")]
+pub mod plot;
 mod rng;
 pub mod shape;
 mod tensor;
