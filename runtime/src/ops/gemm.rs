@@ -4,7 +4,6 @@ use super::reduce::dot;
 use crate::backend::{cpu::check_len, Cpu, Device};
 use crate::Result;
 use nalgebra::{DMatrixView, DMatrixViewMut, Dyn};
-use rayon::prelude::*;
 
 /// Row-major matrix product with optional transposes.
 ///
@@ -26,53 +25,21 @@ pub trait GemmOp: Device {
     ) -> Result<()>;
 }
 
-/// A row-major `rows x cols` matrix stored in `data` with `ld` values
-/// between rows (between columns when `transposed`: stored `[cols, ld]`),
-/// seen through nalgebra's column-major views by swapping strides. Dynamic
-/// dimensions are what make nalgebra use its blocked `matrixmultiply`
-/// kernel.
+/// A row-major `rows x cols` matrix stored in `data`, seen through
+/// nalgebra's column-major views by swapping strides. Dynamic dimensions are
+/// what make nalgebra use its blocked `matrixmultiply` kernel.
 fn view(
     data: &[f32],
-    (rows, cols): (usize, usize),
+    rows: usize,
+    cols: usize,
     transposed: bool,
-    ld: usize,
 ) -> DMatrixView<'_, f32, Dyn, Dyn> {
     if transposed {
-        // Element (i, j) sits at j * ld + i.
-        DMatrixView::from_slice_with_strides(data, rows, cols, 1, ld)
+        // Stored [cols, rows]: element (i, j) sits at j * rows + i.
+        DMatrixView::from_slice_with_strides(data, rows, cols, 1, rows)
     } else {
-        DMatrixView::from_slice_with_strides(data, rows, cols, ld, 1)
+        DMatrixView::from_slice_with_strides(data, rows, cols, cols, 1)
     }
-}
-
-/// Products of at least this many multiply-adds are split across threads
-/// (by rows of `C`); below it waking the other thread costs more than it
-/// saves (at 2^18 the MLP example trained a third slower).
-const PARALLEL_MACS: usize = 1 << 22;
-
-/// The fewest rows of `C` worth a thread of their own.
-const MIN_PART_ROWS: usize = 64;
-
-/// Rows of `C` per thread for a product worth splitting, or `None`.
-/// Products issued from inside a parallel kernel (a convolution's groups)
-/// stay on their thread. Each part packs all of `B` again, so parts keep at
-/// least `MIN_PART_ROWS` rows: splitting a batch of 32 rows in two was
-/// measured slower than not splitting (MLP training at batch 32: 66k
-/// samples/s against 90k).
-fn parallel_rows((m, n, k): (usize, usize, usize)) -> Option<usize> {
-    let threads = rayon::current_num_threads();
-    if threads < 2 || rayon::current_thread_index().is_some() || m * n * k < PARALLEL_MACS {
-        return None;
-    }
-    let mut parts = threads.min(m / MIN_PART_ROWS);
-    while parts > 1 {
-        let rows = m.div_ceil(parts);
-        if m - (m.div_ceil(rows) - 1) * rows > SMALL {
-            return Some(rows);
-        }
-        parts -= 1;
-    }
-    None
 }
 
 /// nalgebra hands products to `matrixmultiply` only when every dimension
@@ -160,24 +127,10 @@ pub(crate) fn gemm_slices(
         small_gemm((m, n, k), alpha, a, trans_a, b, trans_b, beta, c);
         return;
     }
-    let b = view(b, (k, n), trans_b, if trans_b { k } else { n });
-    let part = |r0: usize, c: &mut [f32]| {
-        let rows = c.len() / n;
-        let a = if trans_a {
-            view(&a[r0..], (rows, k), true, m)
-        } else {
-            view(&a[r0 * k..], (rows, k), false, k)
-        };
-        let mut c = DMatrixViewMut::<f32, Dyn, Dyn>::from_slice_with_strides_mut(c, rows, n, n, 1);
-        c.gemm(alpha, &a, &b, beta);
-    };
-    match parallel_rows((m, n, k)) {
-        Some(rows) => c
-            .par_chunks_mut(rows * n)
-            .enumerate()
-            .for_each(|(t, c)| part(t * rows, c)),
-        None => part(0, c),
-    }
+    let a = view(a, m, k, trans_a);
+    let b = view(b, k, n, trans_b);
+    let mut c = DMatrixViewMut::<f32, Dyn, Dyn>::from_slice_with_strides_mut(c, m, n, n, 1);
+    c.gemm(alpha, &a, &b, beta);
 }
 
 #[cfg(test)]
@@ -210,9 +163,6 @@ mod tests {
             (64, 10, 128),
             (4, 16, 8),
             (16, 1, 8),
-            // Large enough to be split across threads, with a ragged last
-            // part.
-            (203, 180, 130),
         ] {
             let a: Vec<f32> = (0..m * k).map(|_| rng.normal()).collect();
             let b: Vec<f32> = (0..k * n).map(|_| rng.normal()).collect();
