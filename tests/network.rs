@@ -171,3 +171,29 @@ fn a_perceptron_is_a_network() {
     let mixed = Mixed::init(&Cpu, 0).unwrap();
     assert!(format!("{mixed:?}").contains("Dense"));
 }
+
+network! {
+    struct Wide: [6] { fc1: Dense(5), Relu, fc2: Dense(3) }
+    struct Piece: [6] { enc: Dense(5), Tanh }
+    struct Outer: [6] { inner: Wide, out: Dense(2) }
+}
+
+#[test]
+fn trained_layers_move_between_networks() {
+    let mut wide = Wide::init(&Cpu, 1).unwrap();
+    let piece = Piece::init(&Cpu, 2).unwrap();
+    wide.fc1.copy_weights_from(&piece.enc).unwrap();
+    assert_eq!(
+        wide.fc1.weight.to_vec().unwrap(),
+        piece.enc.weight.to_vec().unwrap()
+    );
+    // Whole nested networks move the same way.
+    let mut outer = Outer::init(&Cpu, 3).unwrap();
+    outer.inner.copy_weights_from(&wide).unwrap();
+    let x = Tensor::<Cpu, Rank1<6>>::from_vec(&Cpu, (0..12).map(|v| v as f32 / 10.0).collect())
+        .unwrap();
+    assert_eq!(
+        outer.inner.forward(&x).unwrap().to_vec().unwrap(),
+        wide.forward(&x).unwrap().to_vec().unwrap()
+    );
+}

@@ -196,6 +196,18 @@ pub trait Layer<B: Backend>: Send + Sync {
     /// Calls `f` with each parameter and its gradient from `grads`, in the
     /// same order as [`visit_params`](Layer::visit_params).
     fn visit_grads(&mut self, grads: &Self::Grads, f: &mut GradVisitor<'_, B>) -> Result<()>;
+
+    /// Overwrite this layer's parameters (and buffers such as running
+    /// statistics) with `other`'s. Both are the same type, so their shapes
+    /// agree by construction: moving a trained layer into another network
+    /// is `big.encoder.fc1.copy_weights_from(&small.enc)?`, and a layer of
+    /// the wrong shape does not compile.
+    fn copy_weights_from(&mut self, other: &Self) -> Result<()>
+    where
+        Self: Sized,
+    {
+        crate::io::copy_params(other, self)
+    }
 }
 
 /// The parts of [`Layer`] that a layer without parameters fills in the same

@@ -3,6 +3,7 @@
 
 use crate::backend::{cpu::check_len, Cpu, Device};
 use crate::Result;
+use rayon::prelude::*;
 
 /// SGD hyper-parameters for one step.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -122,18 +123,43 @@ impl OptimOp for Cpu {
         check_len("adam v", n, v.len())?;
         let bc1 = 1.0 - h.beta1.powf(h.t as f32);
         let bc2 = 1.0 - h.beta2.powf(h.t as f32);
-        for i in 0..n {
-            let mut g = grad[i];
-            if h.decoupled {
-                param[i] *= 1.0 - h.lr * h.weight_decay;
-            } else {
-                g += h.weight_decay * param[i];
+        // Decoupled decay (AdamW) shrinks the parameter; L2 decay (Adam)
+        // adds to the gradient. Both are folded into constants so the loop
+        // has no branch and vectorises (indexing with a branch inside ran
+        // at half the speed of the products on a 2.8M-parameter network).
+        let (shrink, l2) = if h.decoupled {
+            (1.0 - h.lr * h.weight_decay, 0.0)
+        } else {
+            (1.0, h.weight_decay)
+        };
+        // PyTorch's arrangement: step lr / bc1, denominator
+        // sqrt(v) / sqrt(bc2) + eps. One square root and one division per
+        // value; the bias corrections become constants.
+        let (b1, b2, eps) = (h.beta1, h.beta2, h.eps);
+        let (step, inv_sqrt_bc2) = (h.lr / bc1, 1.0 / bc2.sqrt());
+        // Large parameters are updated in parallel chunks: the update is
+        // bound by divisions and memory, where the second hardware thread
+        // still helps.
+        let update = |(((p, g), m), v): (((&mut [f32], &[f32]), &mut [f32]), &mut [f32])| {
+            for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+                let g = g + l2 * *p;
+                *p *= shrink;
+                *m = b1 * *m + (1.0 - b1) * g;
+                *v = b2 * *v + (1.0 - b2) * g * g;
+                *p -= step * *m / (v.sqrt() * inv_sqrt_bc2 + eps);
             }
-            m[i] = h.beta1 * m[i] + (1.0 - h.beta1) * g;
-            v[i] = h.beta2 * v[i] + (1.0 - h.beta2) * g * g;
-            let m_hat = m[i] / bc1;
-            let v_hat = v[i] / bc2;
-            param[i] -= h.lr * m_hat / (v_hat.sqrt() + h.eps);
+        };
+        const CHUNK: usize = 1 << 16;
+        if n > CHUNK {
+            param
+                .par_chunks_mut(CHUNK)
+                .zip(grad.par_chunks(CHUNK))
+                .zip(m.par_chunks_mut(CHUNK))
+                .zip(v.par_chunks_mut(CHUNK))
+                .for_each(update);
+        } else {
+            let (p, g) = (param.as_mut_slice(), grad.as_slice());
+            update((((p, g), m.as_mut_slice()), v.as_mut_slice()));
         }
         Ok(())
     }
