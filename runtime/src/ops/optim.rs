@@ -77,6 +77,10 @@ pub trait OptimOp: Device {
     ) -> Result<()>;
 }
 
+/// A chunk of (parameter, gradient, first moment, second moment), as
+/// rayon's zipped chunks hand it over.
+type AdamChunk<'a> = (((&'a mut [f32], &'a [f32]), &'a mut [f32]), &'a mut [f32]);
+
 impl OptimOp for Cpu {
     fn sgd_step(
         &self,
@@ -140,7 +144,7 @@ impl OptimOp for Cpu {
         // Large parameters are updated in parallel chunks: the update is
         // bound by divisions and memory, where the second hardware thread
         // still helps.
-        let update = |(((p, g), m), v): (((&mut [f32], &[f32]), &mut [f32]), &mut [f32])| {
+        let update = |(((p, g), m), v): AdamChunk<'_>| {
             for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
                 let g = g + l2 * *p;
                 *p *= shrink;
