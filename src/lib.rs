@@ -78,7 +78,8 @@ pub mod prelude {
     pub use crate::{
         evaluate, fit, AdaGrad, Adam, AdamW, Backend, BinaryCrossEntropy, ClassIndex, Cpu, Dataset,
         Device, EarlyStopping, Error, FitConfig, History, Init, Layer, Loss, Model, Mse, Optimizer,
-        Rank1, Rank2, Rank3, Result, RmsProp, Sgd, Shape, SoftmaxCrossEntropy, Tensor, TrainCtx,
+        Predictor, Rank1, Rank2, Rank3, Result, RmsProp, Sgd, Shape, SoftmaxCrossEntropy, Tensor,
+        TrainCtx,
     };
 }
 

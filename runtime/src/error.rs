@@ -18,6 +18,15 @@ pub enum Error {
         len: usize,
     },
 
+    /// One sample handed to a [`Predictor`](crate::Predictor) has the
+    /// wrong number of values.
+    #[error("an input sample of shape {shape:?} has {expected} values, but {got} were given")]
+    SampleLength {
+        shape: &'static [usize],
+        expected: usize,
+        got: usize,
+    },
+
     /// Two tensors that must have the same batch size do not.
     #[error("batch size mismatch in {op}: {left} vs {right}")]
     BatchMismatch {

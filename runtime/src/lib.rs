@@ -20,6 +20,7 @@ pub mod optim;
 mod param;
 #[cfg(feature = "plot")]
 pub mod plot;
+mod predict;
 mod rng;
 pub mod shape;
 mod tensor;
@@ -34,6 +35,7 @@ pub use loss::{BinaryCrossEntropy, Loss, Mse, SoftmaxCrossEntropy};
 pub use model::{Model, Summary, SummaryRow};
 pub use optim::{AdaGrad, Adam, AdamW, Optimizer, RmsProp, Sgd};
 pub use param::Param;
+pub use predict::Predictor;
 pub use rng::Rng;
 pub use shape::{ClassIndex, Rank1, Rank2, Rank3, Shape};
 pub use tensor::Tensor;

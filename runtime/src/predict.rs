@@ -1,0 +1,70 @@
+//! Inference one sample at a time with no allocation: the path for
+//! embedding a trained network in an application.
+
+use crate::backend::{Cpu, Device};
+use crate::layers::Layer;
+use crate::shape::Shape;
+use crate::tensor::Tensor;
+use crate::{Error, Result};
+
+/// Runs a CPU network on one sample at a time, reusing its buffers.
+///
+/// `new` allocates the input and every layer's output once; after the
+/// first call, [`predict`](Predictor::predict) allocates nothing for
+/// networks of Dense layers and activations (`tests/embedded.rs` checks
+/// this with a counting allocator). It borrows the network, so several
+/// predictors (one per thread) can share one network.
+///
+/// ```
+/// use staticnn::prelude::*;
+///
+/// network! {
+///     struct Net: [4] { Dense(8), Relu, Dense(3), Softmax }
+/// }
+///
+/// let net = Net::init(&Cpu, 0)?;
+/// let mut predictor = Predictor::new(&net)?;
+/// let probabilities = predictor.predict(&[0.1, 0.2, 0.3, 0.4])?;
+/// assert_eq!(probabilities.len(), 3);
+/// let class = predictor.predict_class(&[0.4, 0.3, 0.2, 0.1])?;
+/// assert!(class < 3);
+/// # Ok::<(), staticnn::Error>(())
+/// ```
+pub struct Predictor<'m, M: Layer<Cpu>> {
+    model: &'m M,
+    input: Tensor<Cpu, M::Input>,
+    state: M::State,
+}
+
+impl<'m, M: Layer<Cpu>> Predictor<'m, M> {
+    /// A predictor for `model`, with its buffers allocated.
+    pub fn new(model: &'m M) -> Result<Self> {
+        let mut p = Predictor {
+            model,
+            input: Tensor::zeros(&Cpu, 1)?,
+            state: M::State::default(),
+        };
+        // One pass sizes every layer's buffers.
+        model.infer(&p.input, &mut p.state)?;
+        Ok(p)
+    }
+
+    /// The network's output for one sample of `M::Input::SIZE` values.
+    pub fn predict(&mut self, input: &[f32]) -> Result<&[f32]> {
+        let size = <M::Input as Shape>::SIZE;
+        if input.len() != size {
+            return Err(Error::SampleLength {
+                shape: <M::Input as Shape>::DIMS,
+                expected: size,
+                got: input.len(),
+            });
+        }
+        Cpu.write(self.input.buf_mut(), input)?;
+        Ok(self.model.infer(&self.input, &mut self.state)?.as_slice())
+    }
+
+    /// The index of the largest output (the predicted class).
+    pub fn predict_class(&mut self, input: &[f32]) -> Result<usize> {
+        Ok(crate::ops::loss::argmax(self.predict(input)?))
+    }
+}
