@@ -4,15 +4,21 @@
 //! ```text
 //! cargo run --release --example mnist            # trains, writes mnist_mlp.safetensors
 //! cargo run --release --example infer            # 10 digits from the bundled set
-//! cargo run --release --example infer -- digit.pgm
+//! cargo run --release --example infer -- digit.png
 //! cargo run --release --example infer -- --weights w.safetensors digits.csv
 //! ```
 //!
-//! Files: a 28x28 PGM image (binary `P5` or text `P2`, white digit on
-//! black, as MNIST), or a CSV with one digit per line (784 pixel values
-//! 0-255, optionally followed by the label), optionally gzipped.
+//! Files: a PNG or PGM image of one digit, of any size, dark on light or
+//! light on dark (it is prepared the way MNIST's digits were: see
+//! `image.rs`), or a CSV with one digit per line (784 pixel values 0-255,
+//! optionally followed by the label), optionally gzipped.
+//!
+//! Classification goes through `Predictor`, the allocation-free
+//! single-sample path meant for embedding a network in an application.
 
+#[path = "../common/mod.rs"]
 mod common;
+mod image;
 
 use common::{bundled_csv_options, Mlp, BUNDLED};
 use staticnn::prelude::*;
@@ -22,11 +28,12 @@ type Error = Box<dyn std::error::Error>;
 
 /// Pixels (scaled to [0, 1], as in training) and known labels from a file.
 fn read_digits(path: &Path) -> std::result::Result<(Vec<f32>, Vec<Option<usize>>), Error> {
-    let is_pgm = path
+    let is_image = path
         .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("pgm"));
-    if is_pgm {
-        return Ok((read_pgm(path)?, vec![None]));
+        .is_some_and(|e| e.eq_ignore_ascii_case("pgm") || e.eq_ignore_ascii_case("png"));
+    if is_image {
+        let digit = image::mnist_like(&image::read(path)?)?;
+        return Ok((digit, vec![None]));
     }
     // With a label column, or pixels only.
     match csv::load::<Rank1<784>, ClassIndex>(path, bundled_csv_options()) {
@@ -44,66 +51,15 @@ fn read_digits(path: &Path) -> std::result::Result<(Vec<f32>, Vec<Option<usize>>
     }
 }
 
-/// A 28x28 greyscale PGM, `P5` (binary) or `P2` (text), maximum value up
-/// to 255.
-fn read_pgm(path: &Path) -> std::result::Result<Vec<f32>, Error> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let bad = |why: &str| format!("{}: not a 28x28 PGM image: {why}", path.display());
-    // Header: magic, width, height, maxval, separated by whitespace, with
-    // `#` comments.
-    let mut fields = Vec::new();
-    let mut i = 0;
-    while fields.len() < 4 && i < bytes.len() {
-        match bytes[i] {
-            b'#' => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            c if c.is_ascii_whitespace() => i += 1,
-            _ => {
-                let start = i;
-                while i < bytes.len() && !bytes[i].is_ascii_whitespace() {
-                    i += 1;
-                }
-                fields.push(String::from_utf8_lossy(&bytes[start..i]).to_string());
-            }
-        }
+/// Class probabilities from the network's logits.
+fn softmax(logits: &[f32]) -> [f32; 10] {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut p = [0.0; 10];
+    for (p, &z) in p.iter_mut().zip(logits) {
+        *p = (z - max).exp();
     }
-    if fields.len() < 4 {
-        return Err(bad("truncated header").into());
-    }
-    let num = |s: &str| {
-        s.parse::<usize>()
-            .map_err(|_| bad(&format!("`{s}` is not a number")))
-    };
-    let (w, h, max) = (num(&fields[1])?, num(&fields[2])?, num(&fields[3])?);
-    if (w, h) != (28, 28) {
-        return Err(bad(&format!("image is {w}x{h}; resize it to 28x28")).into());
-    }
-    if max == 0 || max > 255 {
-        return Err(bad(&format!("maximum value {max} is not in 1..=255")).into());
-    }
-    let pixels: Vec<usize> = match fields[0].as_str() {
-        "P5" => bytes
-            .get(i + 1..i + 1 + 784)
-            .ok_or_else(|| bad("fewer than 784 pixels"))?
-            .iter()
-            .map(|&b| b as usize)
-            .collect(),
-        "P2" => {
-            let text = String::from_utf8_lossy(&bytes[i..]);
-            let values: std::result::Result<Vec<usize>, _> =
-                text.split_ascii_whitespace().take(784).map(num).collect();
-            let values = values?;
-            if values.len() != 784 {
-                return Err(bad("fewer than 784 pixels").into());
-            }
-            values
-        }
-        other => return Err(bad(&format!("magic `{other}`, expected P5 or P2")).into()),
-    };
-    Ok(pixels.iter().map(|&p| p as f32 / max as f32).collect())
+    let sum: f32 = p.iter().sum();
+    p.map(|v| v / sum)
 }
 
 fn main() -> std::result::Result<(), Error> {
@@ -114,7 +70,7 @@ fn main() -> std::result::Result<(), Error> {
         match a.as_str() {
             "--weights" => weights = PathBuf::from(args.next().ok_or("--weights needs a file")?),
             "-h" | "--help" => {
-                println!("usage: infer [--weights FILE] [DIGITS.pgm | DIGITS.csv]");
+                println!("usage: infer [--weights FILE] [DIGIT.png | DIGIT.pgm | DIGITS.csv]");
                 return Ok(());
             }
             _ => file = Some(PathBuf::from(a)),
@@ -145,13 +101,13 @@ fn main() -> std::result::Result<(), Error> {
         }
     };
 
-    let x = Tensor::<Cpu, Rank1<784>>::from_vec(&Cpu, pixels)?;
-    let logits = net.forward(&x)?;
-    let probs = staticnn::layers::Softmax::<10>::new();
-    let probs = Layer::<Cpu>::forward(&probs, &logits)?;
+    // One digit at a time, as an application would: the predictor reuses
+    // its buffers, so each call allocates nothing.
+    let mut predictor = Predictor::new(&net)?;
     let mut right = 0;
-    for i in 0..x.batch() {
-        let p = probs.sample(i);
+    for (i, digit) in pixels.chunks_exact(784).enumerate() {
+        let logits = predictor.predict(digit)?;
+        let p = softmax(logits);
         let class = (0..10).max_by(|&a, &b| p[a].total_cmp(&p[b])).unwrap_or(0);
         let shown: Vec<String> = p.iter().map(|v| format!("{v:.2}")).collect();
         let label = match labels.get(i).copied().flatten() {
