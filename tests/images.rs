@@ -8,7 +8,6 @@ mod common;
 #[path = "../examples/infer/image.rs"]
 mod image;
 
-use common::Mlp;
 use staticnn::prelude::*;
 
 /// A digit redrawn the way a user might: `scale` times larger, dark ink
@@ -54,18 +53,7 @@ fn correlation(a: &[f32], b: &[f32]) -> f32 {
 
 #[test]
 fn redrawn_digits_are_prepared_like_mnist_and_classified_the_same() {
-    let all = common::bundled::<Rank1<784>>().unwrap();
-    let (train, held_out) = all.split(0.1, 7).unwrap();
-    let mut net = Mlp::init(&Cpu, 1).unwrap();
-    fit(
-        &mut net,
-        &mut Adam::new(2e-3),
-        &SoftmaxCrossEntropy,
-        &train,
-        None,
-        &FitConfig::new(4, 32).verbose(false),
-    )
-    .unwrap();
+    let (net, held_out) = common::quick_mlp(4).unwrap();
     let mut predictor = Predictor::new(&net).unwrap();
     let (mut agree, mut total, mut r_sum) = (0, 0, 0.0);
     for i in 0..100 {

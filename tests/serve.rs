@@ -7,7 +7,6 @@ mod common;
 #[path = "../examples/serve/server.rs"]
 mod server;
 
-use common::Mlp;
 use staticnn::prelude::*;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -45,25 +44,9 @@ fn pixels_json(pixels: &[f32]) -> Vec<u8> {
         .into_bytes()
 }
 
-fn trained() -> (Mlp, Dataset<Rank1<784>, ClassIndex>) {
-    let all = common::bundled::<Rank1<784>>().unwrap();
-    let (train, val) = all.split(0.1, 3).unwrap();
-    let mut net = Mlp::init(&Cpu, 2).unwrap();
-    fit(
-        &mut net,
-        &mut Adam::new(2e-3),
-        &SoftmaxCrossEntropy,
-        &train,
-        None,
-        &FitConfig::new(3, 32).verbose(false),
-    )
-    .unwrap();
-    (net, val)
-}
-
 #[test]
 fn serves_good_requests_rejects_bad_ones_and_keeps_serving() {
-    let (net, val) = trained();
+    let (net, val) = common::quick_mlp(3).unwrap();
     let net = Arc::new(net);
     let running = server::start(Arc::clone(&net), "127.0.0.1:0", 4).unwrap();
     let addr = running.addr;
