@@ -16,19 +16,17 @@ use crate::{Error, Result};
 /// predictors (one per thread) can share one network.
 ///
 /// ```
-/// use staticnn::prelude::*;
+/// use staticnn_runtime::layers::Dense;
+/// use staticnn_runtime::{Cpu, Init, Predictor, Rng};
 ///
-/// network! {
-///     struct Net: [4] { Dense(8), Relu, Dense(3), Softmax }
-/// }
-///
-/// let net = Net::init(&Cpu, 0)?;
-/// let mut predictor = Predictor::new(&net)?;
-/// let probabilities = predictor.predict(&[0.1, 0.2, 0.3, 0.4])?;
-/// assert_eq!(probabilities.len(), 3);
+/// // Any layer or `network!` network; here a single Dense layer.
+/// let layer = Dense::<Cpu, 4, 3>::init(&Cpu, &mut Rng::new(0), Init::GlorotUniform, true)?;
+/// let mut predictor = Predictor::new(&layer)?;
+/// let outputs = predictor.predict(&[0.1, 0.2, 0.3, 0.4])?;
+/// assert_eq!(outputs.len(), 3);
 /// let class = predictor.predict_class(&[0.4, 0.3, 0.2, 0.1])?;
 /// assert!(class < 3);
-/// # Ok::<(), staticnn::Error>(())
+/// # Ok::<(), staticnn_runtime::Error>(())
 /// ```
 pub struct Predictor<'m, M: Layer<Cpu>> {
     model: &'m M,
