@@ -114,12 +114,37 @@ fn batch_norm_trains_on_batch_statistics_and_infers_on_running_ones() {
     // Inference uses the running statistics, so it differs from training.
     let inferred = Layer::<Cpu>::forward(&bn, &x).unwrap().to_vec().unwrap();
     assert!((inferred[0] - y[0]).abs() > 0.5);
-    // Backward after an inference pass is refused, not wrong.
+    // Backward after an inference pass (BatchNorm frozen, as when
+    // fine-tuning) treats the running statistics as constants: the layer is
+    // `y = w (x - mean) / sqrt(var + eps) + b` per channel.
     let mut grads = bn.zero_grads(&Cpu).unwrap();
     let mut state = Default::default();
     bn.infer(&x, &mut state).unwrap();
-    let err = bn.backward(&x, &x, &mut state, &mut grads).unwrap_err();
-    assert!(err.to_string().contains("training forward pass"), "{err}");
+    let dy = Tensor::<Cpu, Rank3<2, 3, 3>>::from_vec(&Cpu, vec![1.0; 4 * 18]).unwrap();
+    let dx = bn
+        .backward(&x, &dy, &mut state, &mut grads)
+        .unwrap()
+        .to_vec()
+        .unwrap();
+    let (w, rv) = (
+        bn.weight.to_vec().unwrap(),
+        bn.running_var.to_vec().unwrap(),
+    );
+    let xs = x.to_vec().unwrap();
+    for c in 0..2 {
+        let inv = 1.0 / (rv[c] + 1e-5).sqrt();
+        assert!((dx[c * 9] - w[c] * inv).abs() < 1e-5);
+        let dgamma: f32 = (0..4)
+            .flat_map(|n| xs[(n * 2 + c) * 9..][..9].to_vec())
+            .map(|v| (v - rm[c]) * inv)
+            .sum();
+        let got = grads.weight.to_vec().unwrap()[c];
+        assert!(
+            (got - dgamma).abs() < 1e-3 * dgamma.abs().max(1.0),
+            "{got} vs {dgamma}"
+        );
+        assert_eq!(grads.bias.to_vec().unwrap()[c], 36.0);
+    }
 }
 
 #[test]

@@ -264,10 +264,6 @@ impl Ctx<'_> {
 /// when it is in error (the error is in the context).
 pub type Step = Option<(Kind, Shape, String)>;
 
-fn name_of(entry: &Entry) -> String {
-    entry.kind.to_string()
-}
-
 /// Check one entry and infer its output shape.
 fn layer(
     entries: &[Entry],
@@ -278,7 +274,7 @@ fn layer(
     ctx: &mut Ctx,
 ) -> Step {
     let entry = &entries[i];
-    let network = ctx.known.iter().position(|n| n.name == name_of(entry));
+    let network = ctx.known.iter().position(|n| entry.kind == n.name);
     if let (Some((_, span)), None) = (&entry.output, network) {
         // `-> [..]` marks a network from another `network!` block.
         if suggest::LAYERS.iter().any(|l| entry.kind == l) {

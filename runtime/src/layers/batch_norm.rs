@@ -5,7 +5,7 @@ use super::{
     no_forward, scratch, Buffers, GradVisitor, Layer, ParamVisitor, ParamVisitorMut, TrainCtx,
 };
 use crate::backend::{Backend, Device};
-use crate::ops::batch_norm::{NormGeom, Running};
+use crate::ops::batch_norm::{NormGeom, Running, Stats};
 use crate::param::Param;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
@@ -181,19 +181,23 @@ impl<B: Backend, S: Shape> Layer<B> for BatchNorm<B, S> {
         grads: &mut BatchNormGrads<B>,
     ) -> Result<&'s Tensor<B, S>> {
         let dev = x.device();
-        let (Some(mean), Some(inv_std), true) = (&state.mean, &state.inv_std, state.trained) else {
-            return Err(Error::config(
-                "BatchNorm backward",
-                "needs a training forward pass (forward_train) on this state; the last pass was inference",
-            ));
+        // After a training pass the batch statistics are in the state;
+        // after inference the running ones were used, as constants (the
+        // gradient of a network fine-tuned with BatchNorm frozen).
+        let stats = match (&state.mean, &state.inv_std, state.trained) {
+            (Some(mean), Some(inv_std), true) => Stats::Batch { mean, inv_std },
+            _ => Stats::Running {
+                mean: self.running_mean.buf(),
+                var: self.running_var.buf(),
+                eps: self.eps,
+            },
         };
         let dx = Tensor::reuse(&mut state.io.dx, dev, x.batch())?;
         dev.batch_norm_backward(
             &Self::geom(x.batch()),
             x.buf(),
             self.weight.buf(),
-            mean,
-            inv_std,
+            stats,
             dy.buf(),
             dx.buf_mut(),
             grads.weight.buf_mut(),

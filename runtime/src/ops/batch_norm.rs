@@ -76,7 +76,7 @@ pub trait BatchNormOp: Device {
         y: &mut Self::Buf,
     ) -> Result<()>;
 
-    /// Gradients of a training forward pass (`mean`, `inv_std` from it):
+    /// Gradients of a forward pass with the statistics `stats` it used:
     /// `dgamma`, `dbeta` and `dx` are overwritten.
     #[allow(clippy::too_many_arguments)]
     fn batch_norm_backward(
@@ -84,13 +84,27 @@ pub trait BatchNormOp: Device {
         g: &NormGeom,
         x: &Self::Buf,
         gamma: &Self::Buf,
-        mean: &Self::Buf,
-        inv_std: &Self::Buf,
+        stats: Stats<'_, Self::Buf>,
         dy: &Self::Buf,
         dx: &mut Self::Buf,
         dgamma: &mut Self::Buf,
         dbeta: &mut Self::Buf,
     ) -> Result<()>;
+}
+
+/// The statistics a forward pass normalised with.
+#[derive(Debug, Clone, Copy)]
+pub enum Stats<'a, Buf> {
+    /// The batch's own (training): the input gradient also flows through
+    /// the mean and variance.
+    Batch { mean: &'a Buf, inv_std: &'a Buf },
+    /// The running estimates (inference), constants: the layer is an affine
+    /// map, as when fine-tuning with BatchNorm frozen.
+    Running {
+        mean: &'a Buf,
+        var: &'a Buf,
+        eps: f32,
+    },
 }
 
 /// The values of channel `c`, sample by sample.
@@ -229,24 +243,31 @@ impl BatchNormOp for Cpu {
         g: &NormGeom,
         x: &Vec<f32>,
         gamma: &Vec<f32>,
-        mean: &Vec<f32>,
-        inv_std: &Vec<f32>,
+        stats: Stats<'_, Vec<f32>>,
         dy: &Vec<f32>,
         dx: &mut Vec<f32>,
         dgamma: &mut Vec<f32>,
         dbeta: &mut Vec<f32>,
     ) -> Result<()> {
         let c = g.channels;
+        let (mean, spread, batch) = match stats {
+            Stats::Batch { mean, inv_std } => (mean, inv_std, true),
+            Stats::Running { mean, var, .. } => (mean, var, false),
+        };
         check(&[
             ("batch_norm x", g.len(), x.len()),
             ("batch_norm dy", g.len(), dy.len()),
             ("batch_norm dx", g.len(), dx.len()),
             ("batch_norm gamma", c, gamma.len()),
             ("batch_norm mean", c, mean.len()),
-            ("batch_norm inv_std", c, inv_std.len()),
+            ("batch_norm inv_std or var", c, spread.len()),
             ("batch_norm dgamma", c, dgamma.len()),
             ("batch_norm dbeta", c, dbeta.len()),
         ])?;
+        let inv_std = |ch: usize| match stats {
+            Stats::Batch { inv_std, .. } => inv_std[ch],
+            Stats::Running { var, eps, .. } => 1.0 / (var[ch] + eps).sqrt(),
+        };
         // dbeta = sum dy; dgamma = sum dy * xhat, per channel.
         dgamma
             .par_iter_mut()
@@ -258,10 +279,11 @@ impl BatchNormOp for Cpu {
                     sb += reduce::sum(ds) as f64;
                     sg += reduce::dot_dev(ds, xs, mean[ch]) as f64;
                 }
-                *dg = (sg * inv_std[ch] as f64) as f32;
+                *dg = (sg * inv_std(ch) as f64) as f32;
                 *db = sb as f32;
             });
-        // dx = gamma * inv_std / m * (m dy - dbeta - xhat dgamma).
+        // Batch statistics: dx = gamma * inv_std / m * (m dy - dbeta - xhat
+        // dgamma). Running ones: dx = gamma * inv_std * dy.
         let m = g.count() as f32;
         let (dgamma, dbeta) = (&*dgamma, &*dbeta);
         dx.par_chunks_exact_mut(c * g.spatial)
@@ -272,11 +294,16 @@ impl BatchNormOp for Cpu {
             .for_each(|(dxs, (xs, dys))| {
                 for ch in 0..c {
                     let r = ch * g.spatial..(ch + 1) * g.spatial;
-                    let k = gamma[ch] * inv_std[ch] / m;
-                    for ((d, &xv), &dyv) in
-                        dxs[r.clone()].iter_mut().zip(&xs[r.clone()]).zip(&dys[r])
-                    {
-                        let xhat = (xv - mean[ch]) * inv_std[ch];
+                    let is = inv_std(ch);
+                    let (dxs, xs, dys) = (&mut dxs[r.clone()], &xs[r.clone()], &dys[r]);
+                    if !batch {
+                        let k = gamma[ch] * is;
+                        dxs.iter_mut().zip(dys).for_each(|(d, &dyv)| *d = k * dyv);
+                        continue;
+                    }
+                    let k = gamma[ch] * is / m;
+                    for ((d, &xv), &dyv) in dxs.iter_mut().zip(xs).zip(dys) {
+                        let xhat = (xv - mean[ch]) * is;
                         *d = k * (m * dyv - dbeta[ch] - xhat * dgamma[ch]);
                     }
                 }
