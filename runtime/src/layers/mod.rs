@@ -129,8 +129,8 @@ pub trait Layer<B: Backend>: Send + Sync {
         state: &'s mut Self::State,
     ) -> Result<&'s Tensor<B, Self::Output>>;
 
-    /// Training forward into `state`, keeping what [`backward`]
-    /// (Layer::backward) needs; returns the output. The default is
+    /// Training forward into `state`, keeping what
+    /// [`backward`](Layer::backward) needs; returns the output. The default is
     /// [`infer`](Layer::infer), for layers that behave the same in training.
     ///
     /// It takes `&mut self` because a training pass may update state that
@@ -149,8 +149,8 @@ pub trait Layer<B: Backend>: Send + Sync {
     /// The output of the last forward pass on `state`.
     fn output(state: &Self::State) -> Result<&Tensor<B, Self::Output>>;
 
-    /// Given the input `x` of the last [`forward_train`]
-    /// (Layer::forward_train) on `state` and the gradient `dy` of its
+    /// Given the input `x` of the last
+    /// [`forward_train`](Layer::forward_train) on `state` and the gradient `dy` of its
     /// output, writes the parameter gradients into `grads` (overwriting,
     /// not accumulating) and returns the gradient with respect to `x`.
     fn backward<'s>(
