@@ -6,9 +6,9 @@ use crate::parse::Entry;
 use quote::{format_ident, quote};
 use syn::Ident;
 
-/// Whether two shapes are equal: `Some(false)` when the macro can see they
+/// Whether two shapes are equal: `false` when the macro can see they
 /// differ; when they hold const expressions, a const assertion (with
-/// `message`) decides and this says `Some(true)`.
+/// `message`) decides and this says `true`.
 pub fn same_shape(
     a: &Shape,
     b: &Shape,
@@ -193,6 +193,22 @@ fn sub_plan(
     })
 }
 
+/// A network is used as a layer as it is: no arguments, no block. `false`
+/// (with the error reported) otherwise.
+fn used_as_is(entry: &Entry, ctx: &mut Ctx) -> bool {
+    if entry.args_span.is_none() && entry.block.is_none() {
+        return true;
+    }
+    let name = &entry.kind;
+    ctx.errors.err(
+        name.span(),
+        format!(
+            "the network `{name}` is used as a layer as it is: write `{name}` with no arguments"
+        ),
+    );
+    false
+}
+
 /// The shape written after `->`.
 fn declared_output(entry: &Entry, ctx: &mut Ctx) -> Option<Shape> {
     let (dims, span) = entry.output.as_ref()?;
@@ -222,14 +238,7 @@ fn declared_output(entry: &Entry, ctx: &mut Ctx) -> Option<Shape> {
 /// network's `INPUT_SHAPE` and `OUTPUT_SHAPE` with const assertions at the
 /// entry.
 pub fn external_network(entry: &Entry, input: &Shape, ctx: &mut Ctx) -> Step {
-    if entry.args_span.is_some() || entry.block.is_some() {
-        ctx.errors.err(
-            entry.kind.span(),
-            format!(
-                "a network is used as a layer as it is: write `{}` with no arguments",
-                entry.kind
-            ),
-        );
+    if !used_as_is(entry, ctx) {
         return None;
     }
     let output = declared_output(entry, ctx)?;
@@ -266,14 +275,7 @@ pub fn network(entry: &Entry, sig: &super::NetSig, input: &Shape, ctx: &mut Ctx)
             return None;
         }
     }
-    if entry.args_span.is_some() || entry.block.is_some() {
-        ctx.errors.err(
-            entry.kind.span(),
-            format!(
-                "the network `{}` is used as a layer as it is: write `{}` with no arguments",
-                sig.name, sig.name
-            ),
-        );
+    if !used_as_is(entry, ctx) {
         return None;
     }
     let msg = format!(

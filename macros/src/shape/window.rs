@@ -62,6 +62,15 @@ fn dims_text((a, b): &(Dim, Dim)) -> String {
     format!("{}x{}", a.text(), b.text())
 }
 
+/// Why a window does not work on an axis of its input.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Misfit {
+    /// Larger than the padded input.
+    TooLarge,
+    /// Does not tile the padded input (and rounding down was not asked for).
+    NotWhole,
+}
+
 /// Output length along one axis: `(input + 2 padding - kernel) / stride +
 /// 1`, rounded down. Errors (or const checks) when the window does not fit
 /// the padded input, and, when `exact`, when it does not tile it.
@@ -70,15 +79,15 @@ fn axis(
     (input, k, s, p): (&Dim, &Dim, &Dim, &Dim),
     exact: bool,
     ctx: &mut Ctx,
-) -> Result<Dim, &'static str> {
+) -> Result<Dim, Misfit> {
     let what = entry.kind.to_string();
     if let (Dim::Known(i), Dim::Known(k), Dim::Known(s), Dim::Known(p)) = (input, k, s, p) {
         let padded = i + 2 * p;
         if *k > padded {
-            return Err("fit");
+            return Err(Misfit::TooLarge);
         }
         if exact && (padded - k) % s != 0 {
-            return Err("tile");
+            return Err(Misfit::NotWhole);
         }
         return Ok(Dim::Known((padded - k) / s + 1));
     }
@@ -152,7 +161,7 @@ fn output_hw(
     match (h, w) {
         (Ok(h), Ok(w)) => Some((h, w)),
         (Err(why), _) | (_, Err(why)) => {
-            let msg = if why == "fit" {
+            let msg = if why == Misfit::TooLarge {
                 format!(
                     "{}'s {} window is larger than its input {input} (padded: {padded_hw}); use a smaller window{}",
                     entry.kind,
