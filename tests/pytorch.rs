@@ -27,21 +27,8 @@ fn tensor(file: &SafeTensors, name: &str) -> Vec<f32> {
 
 #[test]
 fn pytorch_state_dict_gives_pytorch_outputs() {
-    let mut net = TorchMlp::init(&Cpu, 0).unwrap();
-    net.load(fixture("torch_mlp.safetensors")).unwrap();
-
-    let bytes = std::fs::read(fixture("torch_mlp_io.safetensors")).unwrap();
-    let io = SafeTensors::deserialize(&bytes).unwrap();
-    let x = Tensor::<Cpu, Rank1<784>>::from_vec(&Cpu, tensor(&io, "input")).unwrap();
-    let want = tensor(&io, "output");
-    let got = net.forward(&x).unwrap().to_vec().unwrap();
-    assert_eq!(got.len(), want.len());
-    let worst = got
-        .iter()
-        .zip(&want)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0f32, f32::max);
-    assert!(worst < 1e-5, "largest difference from PyTorch: {worst}");
+    // Dense layers only: the same products in the same order, so tighter.
+    matches_pytorch(TorchMlp::init(&Cpu, 0).unwrap(), "mlp", 1e-5);
 }
 
 #[test]
@@ -115,8 +102,8 @@ network! {
 
 /// Load `torch_{name}.safetensors` into `net` and compare its outputs on
 /// the saved inputs with PyTorch's (eval mode, so BatchNorm uses the saved
-/// running statistics).
-fn matches_pytorch<M: Model<Cpu>>(mut net: M, name: &str) {
+/// running statistics): no value may differ by `tolerance` or more.
+fn matches_pytorch<M: Model<Cpu>>(mut net: M, name: &str, tolerance: f32) {
     net.load(fixture(&format!("torch_{name}.safetensors")))
         .unwrap();
     let bytes = std::fs::read(fixture(&format!("torch_{name}_io.safetensors"))).unwrap();
@@ -131,24 +118,24 @@ fn matches_pytorch<M: Model<Cpu>>(mut net: M, name: &str) {
         .map(|(a, b)| (a - b).abs())
         .fold(0.0f32, f32::max);
     assert!(
-        worst < 1e-4,
+        worst < tolerance,
         "{name}: largest difference from PyTorch: {worst}"
     );
 }
 
 #[test]
 fn pytorch_lenet_gives_pytorch_outputs() {
-    matches_pytorch(TorchLeNet::init(&Cpu, 0).unwrap(), "lenet");
+    matches_pytorch(TorchLeNet::init(&Cpu, 0).unwrap(), "lenet", 1e-4);
 }
 
 #[test]
 fn pytorch_resnet_with_batch_norm_statistics_gives_pytorch_outputs() {
-    matches_pytorch(TorchResNet::init(&Cpu, 0).unwrap(), "resnet");
+    matches_pytorch(TorchResNet::init(&Cpu, 0).unwrap(), "resnet", 1e-4);
 }
 
 #[test]
 fn pytorch_pooling_and_batch_norm_over_features_give_pytorch_outputs() {
-    matches_pytorch(TorchMisc::init(&Cpu, 0).unwrap(), "misc");
+    matches_pytorch(TorchMisc::init(&Cpu, 0).unwrap(), "misc", 1e-4);
 }
 
 #[test]
