@@ -6,6 +6,7 @@
 
 use crate::train::History;
 use crate::{Error, Result};
+use plotters::coord::types::RangedCoordf32;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::ops::Range;
@@ -80,6 +81,51 @@ fn span(values: impl Iterator<Item = f32>) -> Range<f32> {
 
 type Series<'a> = (&'a str, RGBColor, Vec<(f32, f32)>);
 
+type Chart<'a, 'b> =
+    ChartContext<'a, BitMapBackend<'b>, Cartesian2d<RangedCoordf32, RangedCoordf32>>;
+
+/// Axes over `xs` by `ys` with a caption of `title_size` points and a light
+/// grid; `labels` names the axes (`None` leaves them bare).
+fn axes<'a, 'b>(
+    area: &'a DrawingArea<BitMapBackend<'b>, Shift>,
+    (title, title_size): (&str, u32),
+    (xs, ys): (Range<f32>, Range<f32>),
+    labels: Option<(&str, &str)>,
+) -> std::result::Result<Chart<'a, 'b>, String> {
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, (FAMILY, title_size))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(xs, ys)
+        .map_err(|e| e.to_string())?;
+    let mut mesh = chart.configure_mesh();
+    mesh.label_style((FAMILY, 14));
+    if let Some((x, y)) = labels {
+        // Epochs are whole numbers.
+        mesh.x_desc(x)
+            .y_desc(y)
+            .x_label_formatter(&|x| format!("{x:.0}"));
+    }
+    mesh.draw().map_err(|e| e.to_string())?;
+    Ok(chart)
+}
+
+/// The legend of the labelled series, in a framed box at `position`.
+fn legend<'a, 'b: 'a>(
+    chart: &mut Chart<'a, 'b>,
+    position: SeriesLabelPosition,
+) -> std::result::Result<(), String> {
+    chart
+        .configure_series_labels()
+        .label_font((FAMILY, 15))
+        .position(position)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| e.to_string())
+}
+
 /// One panel of curves against the epoch.
 fn curves(
     area: &DrawingArea<BitMapBackend<'_>, Shift>,
@@ -89,21 +135,7 @@ fn curves(
 ) -> std::result::Result<(), String> {
     let xs = span(series.iter().flat_map(|s| s.2.iter().map(|p| p.0)));
     let ys = span(series.iter().flat_map(|s| s.2.iter().map(|p| p.1)));
-    let mut chart = ChartBuilder::on(area)
-        .caption(title, (FAMILY, 22))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(60)
-        .build_cartesian_2d(xs, ys)
-        .map_err(|e| e.to_string())?;
-    chart
-        .configure_mesh()
-        .x_desc("epoch")
-        .y_desc(y_label)
-        .x_label_formatter(&|x| format!("{x:.0}"))
-        .label_style((FAMILY, 14))
-        .draw()
-        .map_err(|e| e.to_string())?;
+    let mut chart = axes(area, (title, 22), (xs, ys), Some(("epoch", y_label)))?;
     for (name, colour, points) in series.iter().filter(|s| !s.2.is_empty()) {
         let colour = *colour;
         chart
@@ -118,13 +150,8 @@ fn curves(
             .draw_series(points.iter().map(|&p| Circle::new(p, 3, colour.filled())))
             .map_err(|e| e.to_string())?;
     }
-    chart
-        .configure_series_labels()
-        .label_font((FAMILY, 14))
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .draw()
-        .map_err(|e| e.to_string())
+    // Curves start and end at the corners; the middle right is clearest.
+    legend(&mut chart, SeriesLabelPosition::MiddleRight)
 }
 
 /// Training and validation loss per epoch (left) and accuracy (right, when
@@ -189,21 +216,22 @@ pub fn scatter_2d(
             ),
         ));
     }
+    if let Some(i) = points
+        .iter()
+        .position(|p| !p[0].is_finite() || !p[1].is_finite())
+    {
+        return Err(Error::config(
+            "scatter plot",
+            format!(
+                "point {i} is {:?}; every coordinate must be finite (a diverged model?)",
+                points[i]
+            ),
+        ));
+    }
     let xs = span(points.iter().map(|p| p[0]));
     let ys = span(points.iter().map(|p| p[1]));
     png(path, (900, 800), |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, (FAMILY, 24))
-            .margin(16)
-            .x_label_area_size(40)
-            .y_label_area_size(60)
-            .build_cartesian_2d(xs, ys)
-            .map_err(|e| e.to_string())?;
-        chart
-            .configure_mesh()
-            .label_style((FAMILY, 14))
-            .draw()
-            .map_err(|e| e.to_string())?;
+        let mut chart = axes(root, (title, 24), (xs, ys), None)?;
         for (class, colour) in PALETTE.iter().enumerate() {
             let colour = *colour;
             let mine = points
@@ -217,14 +245,7 @@ pub fn scatter_2d(
                 .label(class.to_string())
                 .legend(move |(x, y)| Circle::new((x + 8, y), 5, colour.filled()));
         }
-        chart
-            .configure_series_labels()
-            .label_font((FAMILY, 16))
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| e.to_string())
+        legend(&mut chart, SeriesLabelPosition::UpperRight)
     })
 }
 
@@ -288,6 +309,9 @@ mod tests {
             .is_err());
         assert!(scatter_2d(&[[0.0, 0.0]], &[10], "x", dir.path().join("b.png")).is_err());
         assert!(scatter_2d(&[[0.0, 0.0]], &[], "x", dir.path().join("c.png")).is_err());
+        let nan = scatter_2d(&[[0.0, f32::NAN]], &[1], "x", dir.path().join("e.png"));
+        assert!(nan.unwrap_err().to_string().contains("finite"));
+        assert!(!dir.path().join("e.png").exists());
         let err = history()
             .save_plot(dir.path().join("no/such/dir/d.png"))
             .unwrap_err();
