@@ -260,3 +260,48 @@ fn summary_nests_blocks_under_their_names() {
     let total = Cnn::init(&Cpu, 0).unwrap().summary().total_params();
     assert_eq!(total, Cnn::<Cpu>::NUM_PARAMS);
 }
+
+#[test]
+fn conv_backward_after_inference_matches_backward_after_training() {
+    // Inference keeps only one group's unfolded images; a backward pass
+    // after it unfolds the batch again and must give the same gradients.
+    let mut rng = Rng::new(8);
+    let mut conv = Conv2d::<Cpu, Rank3<3, 12, 12>, Rank3<4, 6, 6>, 3, 3>::init(
+        &Cpu,
+        &mut rng,
+        Init::HeNormal,
+        true,
+        (2, 2),
+        (1, 1),
+    )
+    .unwrap();
+    let x = Tensor::<Cpu, Rank3<3, 12, 12>>::from_vec(
+        &Cpu,
+        (0..5 * 432).map(|_| rng.normal()).collect(),
+    )
+    .unwrap();
+    let dy =
+        Tensor::<Cpu, Rank3<4, 6, 6>>::from_vec(&Cpu, (0..5 * 144).map(|_| rng.normal()).collect())
+            .unwrap();
+    let run = |conv: &mut Conv2d<Cpu, Rank3<3, 12, 12>, Rank3<4, 6, 6>, 3, 3>, train: bool| {
+        let mut state = Default::default();
+        let y = if train {
+            conv.forward_train(&x, &mut state, &mut TrainCtx::new(0))
+        } else {
+            conv.infer(&x, &mut state)
+        }
+        .unwrap()
+        .to_vec()
+        .unwrap();
+        let mut grads = conv.zero_grads(&Cpu).unwrap();
+        let dx = conv
+            .backward(&x, &dy, &mut state, &mut grads)
+            .unwrap()
+            .to_vec()
+            .unwrap();
+        (y, dx, grads.weight.to_vec().unwrap())
+    };
+    let trained = run(&mut conv, true);
+    let inferred = run(&mut conv, false);
+    assert_eq!(trained, inferred);
+}

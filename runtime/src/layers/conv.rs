@@ -1,7 +1,7 @@
 //! 2-D convolution with PyTorch's `[out, in, kh, kw]` weight layout.
 
 use super::dense::{init_weight_bias, visit_weight_bias, visit_weight_bias_mut, DenseGrads};
-use super::{scratch, Buffers, GradVisitor, Layer, ParamVisitor, ParamVisitorMut};
+use super::{scratch, Buffers, GradVisitor, Layer, ParamVisitor, ParamVisitorMut, TrainCtx};
 use crate::backend::{Backend, Device};
 use crate::init::Init;
 use crate::ops::window::Geom2d;
@@ -30,12 +30,15 @@ pub struct Conv2d<B: Device, I, O, const KH: usize, const KW: usize> {
 /// Gradients of a [`Conv2d`]: weight and optional bias, as for Dense.
 pub type Conv2dGrads<B> = DenseGrads<B>;
 
-/// Conv2d's buffers: output, input gradient, the unfolded input kept for
-/// the backward pass, and backward scratch.
+/// Conv2d's buffers: output, input gradient, the unfolded input (the whole
+/// batch after a training pass, for backward; one group per thread after
+/// inference), and backward scratch.
 #[derive(Debug)]
 pub struct Conv2dState<B: Device, I: Shape, O: Shape> {
     io: Buffers<B, I, O>,
     cols: Option<B::Buf>,
+    /// Whether `cols` holds the whole unfolded batch.
+    kept: bool,
     work: Option<B::Buf>,
 }
 
@@ -44,6 +47,7 @@ impl<B: Device, I: Shape, O: Shape> Default for Conv2dState<B, I, O> {
         Conv2dState {
             io: Buffers::default(),
             cols: None,
+            kept: false,
             work: None,
         }
     }
@@ -149,6 +153,31 @@ impl<
         const KW: usize,
     > Conv2d<B, Rank3<C, H, W>, Rank3<OC, OH, OW>, KH, KW>
 {
+    /// The forward pass into `state`; `keep` keeps the unfolded batch for
+    /// backward.
+    fn forward_into<'s>(
+        &self,
+        x: &Tensor<B, Rank3<C, H, W>>,
+        state: &'s mut Conv2dState<B, Rank3<C, H, W>, Rank3<OC, OH, OW>>,
+        keep: bool,
+    ) -> Result<&'s Tensor<B, Rank3<OC, OH, OW>>> {
+        let dev = x.device();
+        let g = Self::geom(self.stride, self.padding, x.batch());
+        let cols = scratch(&mut state.cols, dev)?;
+        let y = Tensor::reuse(&mut state.io.y, dev, x.batch())?;
+        dev.conv2d_forward(
+            &g,
+            x.buf(),
+            self.weight.buf(),
+            self.bias.as_ref().map(Param::buf),
+            y.buf_mut(),
+            cols,
+            keep,
+        )?;
+        state.kept = keep;
+        state.io.output()
+    }
+
     /// Backward into `grads`, and into the input gradient when `want_dx`.
     fn backward_into<'s>(
         &self,
@@ -158,6 +187,11 @@ impl<
         grads: &mut Conv2dGrads<B>,
         want_dx: bool,
     ) -> Result<Option<&'s Tensor<B, Rank3<C, H, W>>>> {
+        if !state.kept {
+            // The last pass was inference, which keeps no unfolded batch:
+            // unfold it again (same output) before going back.
+            self.forward_into(x, state, true)?;
+        }
         let dev = x.device();
         let g = Self::geom(self.stride, self.padding, x.batch());
         let cols = state.cols.as_ref().ok_or_else(super::no_forward)?;
@@ -204,19 +238,16 @@ impl<
         x: &Tensor<B, Self::Input>,
         state: &'s mut Self::State,
     ) -> Result<&'s Tensor<B, Self::Output>> {
-        let dev = x.device();
-        let g = Self::geom(self.stride, self.padding, x.batch());
-        let cols = scratch(&mut state.cols, dev)?;
-        let y = Tensor::reuse(&mut state.io.y, dev, x.batch())?;
-        dev.conv2d_forward(
-            &g,
-            x.buf(),
-            self.weight.buf(),
-            self.bias.as_ref().map(Param::buf),
-            y.buf_mut(),
-            cols,
-        )?;
-        Ok(y)
+        self.forward_into(x, state, false)
+    }
+
+    fn forward_train<'s>(
+        &mut self,
+        x: &Tensor<B, Self::Input>,
+        state: &'s mut Self::State,
+        _ctx: &mut TrainCtx,
+    ) -> Result<&'s Tensor<B, Self::Output>> {
+        self.forward_into(x, state, true)
     }
 
     fn output(state: &Self::State) -> Result<&Tensor<B, Self::Output>> {

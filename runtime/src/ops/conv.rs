@@ -21,8 +21,11 @@ use rayon::prelude::*;
 
 pub trait ConvOp: Device {
     /// `y = conv(x, weight) + bias`. `weight` is `[out_c, in_c, kh, kw]`.
-    /// `cols` is scratch that the backward pass reads again; the kernel
-    /// sizes it and reuses its memory across calls.
+    /// `cols` is scratch, sized by the kernel and reused across calls. With
+    /// `keep` (training) it keeps the unfolded input for the backward pass;
+    /// without (inference) it need only hold what one group at a time
+    /// needs.
+    #[allow(clippy::too_many_arguments)]
     fn conv2d_forward(
         &self,
         g: &Geom2d,
@@ -31,6 +34,7 @@ pub trait ConvOp: Device {
         bias: Option<&Self::Buf>,
         y: &mut Self::Buf,
         cols: &mut Self::Buf,
+        keep: bool,
     ) -> Result<()>;
 
     /// Gradients of the forward pass that filled `cols` from `x`: `dweight`
@@ -191,6 +195,7 @@ impl ConvOp for Cpu {
         bias: Option<&Vec<f32>>,
         y: &mut Vec<f32>,
         cols: &mut Vec<f32>,
+        keep: bool,
     ) -> Result<()> {
         check_len("conv2d x", g.in_len(), x.len())?;
         check_len("conv2d weight", g.out_c * g.patch(), weight.len())?;
@@ -200,9 +205,11 @@ impl ConvOp for Cpu {
         }
         let (patch, plane, oc) = (g.patch(), g.out_plane(), g.out_c);
         let runs = Runs::new(g);
-        // Per run: its unfolded images (kept for backward), then room for
-        // one group's product before it is copied out in NCHW order.
-        let (cols_len, prod_len) = (patch * runs.per * plane, oc * runs.group * plane);
+        // Per run: its unfolded images (all of them when kept for
+        // backward, else one group's), then room for one group's product
+        // before it is copied out in NCHW order.
+        let kept = if keep { runs.per } else { runs.group };
+        let (cols_len, prod_len) = (patch * kept * plane, oc * runs.group * plane);
         cols.resize(runs.count * (cols_len + prod_len), 0.0);
         let (unfolded, products) = cols.split_at_mut(runs.count * cols_len);
         unfolded
@@ -213,7 +220,8 @@ impl ConvOp for Cpu {
             .for_each(|(t, ((cols_t, prod_t), y_t))| {
                 for (k0, images) in runs.groups(runs.images(t, g.batch)) {
                     let width = images.len() * plane;
-                    let block = &mut cols_t[k0 * patch * plane..][..patch * width];
+                    let at = if keep { k0 * patch * plane } else { 0 };
+                    let block = &mut cols_t[at..][..patch * width];
                     for (k, n) in images.clone().enumerate() {
                         let place = Place {
                             stride: width,
@@ -447,8 +455,13 @@ mod tests {
             let b: Vec<f32> = (0..g.out_c).map(|_| rng.normal()).collect();
             let mut y = vec![f32::NAN; g.out_len()];
             let mut cols = Vec::new();
-            Cpu.conv2d_forward(&g, &x, &w, Some(&b), &mut y, &mut cols)
+            // Inference (one group at a time) gives the same outputs.
+            let mut y_infer = vec![f32::NAN; g.out_len()];
+            Cpu.conv2d_forward(&g, &x, &w, Some(&b), &mut y_infer, &mut Vec::new(), false)
                 .unwrap();
+            Cpu.conv2d_forward(&g, &x, &w, Some(&b), &mut y, &mut cols, true)
+                .unwrap();
+            assert_eq!(y, y_infer);
             for (a, e) in y.iter().zip(naive(&g, &x, &w, &b)) {
                 assert!((a - e).abs() < 1e-3, "{g:?}: {a} vs {e}");
             }
