@@ -63,38 +63,30 @@ pub trait Device: Clone + Debug + Send + Sync + 'static {
     fn len(buf: &Self::Buf) -> usize;
 }
 
-/// A device with every kernel staticnn needs.
-///
-/// Implemented automatically for any type that implements [`Device`] and
-/// each op trait; a new backend implements those, never this.
-pub trait Backend:
-    Device
-    + GemmOp
-    + BiasOp
-    + ActivationOp
-    + SoftmaxOp
-    + DropoutOp
-    + LossOp
-    + OptimOp
-    + ConvOp
-    + PoolOp
-    + BatchNormOp
-    + AddOp
-{
+/// Declares [`Backend`] as [`Device`] plus the listed op traits, and its
+/// blanket implementation, from one list: adding an op is one line here.
+macro_rules! backend {
+    ($($op:ident),* $(,)?) => {
+        /// A device with every kernel staticnn needs.
+        ///
+        /// Implemented automatically for any type that implements [`Device`]
+        /// and each op trait; a new backend implements those, never this.
+        pub trait Backend: Device $(+ $op)* {}
+
+        impl<T> Backend for T where T: Device $(+ $op)* {}
+    };
 }
 
-impl<T> Backend for T where
-    T: Device
-        + GemmOp
-        + BiasOp
-        + ActivationOp
-        + SoftmaxOp
-        + DropoutOp
-        + LossOp
-        + OptimOp
-        + ConvOp
-        + PoolOp
-        + BatchNormOp
-        + AddOp
-{
-}
+backend!(
+    GemmOp,
+    BiasOp,
+    ActivationOp,
+    SoftmaxOp,
+    DropoutOp,
+    LossOp,
+    OptimOp,
+    ConvOp,
+    PoolOp,
+    BatchNormOp,
+    AddOp,
+);

@@ -206,7 +206,22 @@ pub trait Layer<B: Backend>: Send + Sync {
     where
         Self: Sized,
     {
-        crate::io::copy_params(other, self)
+        // Same type, so the same parameters in the same order: copy them on
+        // the device (through a clone, as the visitors lend one parameter
+        // at a time), never through the host.
+        let mut sources = Vec::new();
+        other.visit_params("", &mut |_, p| {
+            sources.push(p.try_clone()?);
+            Ok(())
+        })?;
+        let mut sources = sources.into_iter();
+        self.visit_params_mut("", &mut |name, p| match sources.next() {
+            Some(src) => p.copy_from(&src),
+            None => Err(Error::config(
+                "copy_weights_from",
+                format!("the source has no parameter for `{name}`"),
+            )),
+        })
     }
 }
 
