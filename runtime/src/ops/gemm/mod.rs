@@ -1,0 +1,251 @@
+//! General matrix product, `C = alpha * op(A) * op(B) + beta * C`.
+//!
+//! On x86-64 with AVX-512 (checked once at run time) the CPU product runs
+//! the kernels of [`avx512`], which need no packing and allocate nothing,
+//! and large products are split across the rayon pool. Elsewhere, and for
+//! the one transpose pair no layer uses (`A^T B^T`), it goes through
+//! nalgebra's blocked product ([`portable`]).
+
+#[cfg(target_arch = "x86_64")]
+mod avx512;
+mod portable;
+
+use crate::backend::{cpu::check_len, Cpu, Device};
+use crate::Result;
+
+/// Row-major matrix product with optional transposes.
+///
+/// `op(A)` is `m x k`: `A` is stored `[m, k]`, or `[k, m]` when `trans_a`.
+/// `op(B)` is `k x n`: `B` is stored `[k, n]`, or `[n, k]` when `trans_b`.
+/// `C` is stored `[m, n]`. With `beta == 0`, `C` is only written.
+pub trait GemmOp: Device {
+    #[allow(clippy::too_many_arguments)]
+    fn gemm(
+        &self,
+        mnk: (usize, usize, usize),
+        alpha: f32,
+        a: &Self::Buf,
+        trans_a: bool,
+        b: &Self::Buf,
+        trans_b: bool,
+        beta: f32,
+        c: &mut Self::Buf,
+    ) -> Result<()>;
+}
+
+impl GemmOp for Cpu {
+    fn gemm(
+        &self,
+        (m, n, k): (usize, usize, usize),
+        alpha: f32,
+        a: &Vec<f32>,
+        trans_a: bool,
+        b: &Vec<f32>,
+        trans_b: bool,
+        beta: f32,
+        c: &mut Vec<f32>,
+    ) -> Result<()> {
+        check_len("gemm A", m * k, a.len())?;
+        check_len("gemm B", k * n, b.len())?;
+        check_len("gemm C", m * n, c.len())?;
+        gemm_slices((m, n, k), alpha, a, trans_a, b, trans_b, beta, c);
+        Ok(())
+    }
+}
+
+/// The CPU product on slices whose lengths the caller has checked, for
+/// kernels (convolution) that multiply sub-blocks of their buffers.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn gemm_slices(
+    (m, n, k): (usize, usize, usize),
+    alpha: f32,
+    a: &[f32],
+    trans_a: bool,
+    b: &[f32],
+    trans_b: bool,
+    beta: f32,
+    c: &mut [f32],
+) {
+    debug_assert!(a.len() == m * k && b.len() == k * n && c.len() == m * n);
+    #[cfg(target_arch = "x86_64")]
+    if !(trans_a && trans_b) && std::arch::is_x86_feature_detected!("avx512f") {
+        fast((m, n, k), alpha, a, trans_a, b, trans_b, beta, c);
+        return;
+    }
+    portable::gemm((m, n, k), alpha, a, trans_a, b, trans_b, beta, c);
+}
+
+/// Multiply-adds below which a product runs on one thread: handing half of
+/// it to another thread costs a few microseconds, about what 2^20
+/// multiply-adds take on one core.
+const PARALLEL_MIN: usize = 1 << 21;
+
+/// The AVX-512 product, split into row or column bands across the rayon
+/// pool when it is large enough to pay for the hand-off.
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::too_many_arguments)]
+fn fast(
+    (m, n, k): (usize, usize, usize),
+    alpha: f32,
+    a: &[f32],
+    trans_a: bool,
+    b: &[f32],
+    trans_b: bool,
+    beta: f32,
+    c: &mut [f32],
+) {
+    use avx512::{Out, View};
+    use rayon::prelude::*;
+    let a = if trans_a {
+        View { ptr: a.as_ptr(), rs: 1, cs: m }
+    } else {
+        View { ptr: a.as_ptr(), rs: k, cs: 1 }
+    };
+    // The dot form reads B as its stored `[n, k]` rows; the axpy form as
+    // `[k, n]`.
+    let b = if trans_b {
+        View { ptr: b.as_ptr(), rs: k, cs: 1 }
+    } else {
+        View { ptr: b.as_ptr(), rs: n, cs: 1 }
+    };
+    let c = Out { ptr: c.as_mut_ptr(), ld: n };
+    // One band: rows `i0..i1` and columns `j0..j1` of C.
+    let band = |(i0, i1): (usize, usize), (j0, j1): (usize, usize)| {
+        let (a, c) = (a.at(i0, 0), c.at(i0, j0));
+        // SAFETY: AVX-512F was detected; the views cover the slices whose
+        // lengths gemm_slices' callers checked; bands write disjoint parts
+        // of C, which a `&mut` borrow keeps from aliasing A and B.
+        unsafe {
+            if trans_b {
+                avx512::dot_form((i1 - i0, j1 - j0, k), alpha, a, b.at(j0, 0), beta, c)
+            } else {
+                avx512::axpy_form((i1 - i0, j1 - j0, k), alpha, a, b.at(0, j0), beta, c)
+            }
+        }
+    };
+    let threads = rayon::current_num_threads().min(m * n * k / PARALLEL_MIN);
+    if threads < 2 {
+        return band((0, m), (0, n));
+    }
+    // Split the longer side into bands aligned to the kernels' tiles.
+    if m >= n {
+        let rows = m.div_ceil(threads).next_multiple_of(12);
+        (0..m.div_ceil(rows))
+            .into_par_iter()
+            .for_each(|t| band((t * rows, ((t + 1) * rows).min(m)), (0, n)));
+    } else {
+        let cols = n.div_ceil(threads).next_multiple_of(32);
+        (0..n.div_ceil(cols))
+            .into_par_iter()
+            .for_each(|t| band((0, m), (t * cols, ((t + 1) * cols).min(n))));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive(m: usize, n: usize, k: usize, a: &[f32], ta: bool, b: &[f32], tb: bool) -> Vec<f32> {
+        let mut c = vec![0.0; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                let mut s = 0.0;
+                for p in 0..k {
+                    let av = if ta { a[p * m + i] } else { a[i * k + p] };
+                    let bv = if tb { b[j * k + p] } else { b[p * n + j] };
+                    s += av * bv;
+                }
+                c[i * n + j] = s;
+            }
+        }
+        c
+    }
+
+    /// `alpha * op(A) op(B) + beta * C0` against the naive product, for
+    /// every transpose pair.
+    fn check(m: usize, n: usize, k: usize, alpha: f32, beta: f32) {
+        let mut rng = crate::Rng::new(9);
+        let a: Vec<f32> = (0..m * k).map(|_| rng.normal()).collect();
+        let b: Vec<f32> = (0..k * n).map(|_| rng.normal()).collect();
+        let c0: Vec<f32> = (0..m * n).map(|_| rng.normal()).collect();
+        for ta in [false, true] {
+            for tb in [false, true] {
+                let ab = naive(m, n, k, &a, ta, &b, tb);
+                let mut c = c0.clone();
+                Cpu.gemm((m, n, k), alpha, &a, ta, &b, tb, beta, &mut c)
+                    .unwrap();
+                for (idx, (x, (y, z))) in c.iter().zip(ab.iter().zip(&c0)).enumerate() {
+                    let want = alpha * y + beta * z;
+                    assert!(
+                        (x - want).abs() < 1e-4 * (1.0 + (k as f32).sqrt() * want.abs()),
+                        "{m}x{n}x{k} ta={ta} tb={tb} alpha={alpha} beta={beta} at {idx}: {x} vs {want}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn matches_naive_for_every_transpose() {
+        // Tiny (the portable path's own loops), partial tiles in every
+        // direction, several k blocks (k > 512), several column blocks
+        // (n > 512), a batch of one, thin convolution-like products.
+        for &(m, n, k) in &[
+            (3, 2, 4),
+            (17, 9, 33),
+            (64, 10, 128),
+            (4, 16, 8),
+            (16, 1, 8),
+            (1, 128, 784),
+            (13, 47, 31),
+            (6, 600, 25),
+            (25, 530, 600),
+            (12, 32, 256),
+            (7, 3, 0),
+        ] {
+            check(m, n, k, 1.0, 0.0);
+        }
+        check(13, 47, 531, 1.5, 0.5);
+        check(9, 70, 17, -2.0, 1.0);
+    }
+
+    #[test]
+    fn split_across_threads_matches_one_thread() {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .unwrap();
+        // Above PARALLEL_MIN: split by rows, then by columns.
+        pool.install(|| {
+            check(200, 130, 100, 1.0, 0.0);
+            check(30, 700, 200, 0.5, 1.0);
+        });
+    }
+
+    #[test]
+    fn beta_accumulates() {
+        let a = vec![1.0, 2.0];
+        let b = vec![3.0, 4.0];
+        let mut c = vec![10.0];
+        Cpu.gemm((1, 1, 2), 1.0, &a, false, &b, false, 1.0, &mut c)
+            .unwrap();
+        assert_eq!(c, vec![21.0]);
+    }
+
+    #[test]
+    fn wrong_length_is_an_error() {
+        let mut c = vec![0.0; 3];
+        assert!(Cpu
+            .gemm(
+                (2, 2, 2),
+                1.0,
+                &vec![0.0; 4],
+                false,
+                &vec![0.0; 4],
+                false,
+                0.0,
+                &mut c
+            )
+            .is_err());
+    }
+}
