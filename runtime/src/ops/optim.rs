@@ -77,6 +77,11 @@ pub trait OptimOp: Device {
     ) -> Result<()>;
 }
 
+/// Values per parallel chunk of an update.
+const UPDATE_CHUNK: usize = 1 << 16;
+/// Values from which a plain SGD step is split across threads.
+const PARALLEL_UPDATE: usize = 1 << 18;
+
 /// A chunk of (parameter, gradient, first moment, second moment), as
 /// rayon's zipped chunks hand it over.
 type AdamChunk<'a> = (((&'a mut [f32], &'a [f32]), &'a mut [f32]), &'a mut [f32]);
@@ -105,8 +110,23 @@ impl OptimOp for Cpu {
                 }
             }
             _ => {
-                for i in 0..param.len() {
-                    param[i] -= h.lr * (grad[i] + h.weight_decay * param[i]);
+                let (lr, wd) = (h.lr, h.weight_decay);
+                let update = |(p, g): (&mut [f32], &[f32])| {
+                    for (p, g) in p.iter_mut().zip(g) {
+                        *p -= lr * (g + wd * *p);
+                    }
+                };
+                // A plain step is bound by memory: a large layer (W2's
+                // 784x1000) is updated from both cores, a small one on
+                // this thread, where waking another costs more than it
+                // saves.
+                if param.len() >= PARALLEL_UPDATE {
+                    param
+                        .par_chunks_mut(UPDATE_CHUNK)
+                        .zip(grad.par_chunks(UPDATE_CHUNK))
+                        .for_each(update);
+                } else {
+                    update((param, grad));
                 }
             }
         }
@@ -153,13 +173,12 @@ impl OptimOp for Cpu {
                 *p -= step * *m / (v.sqrt() * inv_sqrt_bc2 + eps);
             }
         };
-        const CHUNK: usize = 1 << 16;
-        if n > CHUNK {
+        if n > UPDATE_CHUNK {
             param
-                .par_chunks_mut(CHUNK)
-                .zip(grad.par_chunks(CHUNK))
-                .zip(m.par_chunks_mut(CHUNK))
-                .zip(v.par_chunks_mut(CHUNK))
+                .par_chunks_mut(UPDATE_CHUNK)
+                .zip(grad.par_chunks(UPDATE_CHUNK))
+                .zip(m.par_chunks_mut(UPDATE_CHUNK))
+                .zip(v.par_chunks_mut(UPDATE_CHUNK))
                 .for_each(update);
         } else {
             let (p, g) = (param.as_mut_slice(), grad.as_slice());

@@ -333,7 +333,11 @@ unsafe fn dot_tile<const R: usize, const C: usize>(
             flat[at / 16][at % 16] = *v;
         }
     }
-    for (half, out) in flat.iter().zip(sums.chunks_exact_mut(16)).take((R * C).div_ceil(16)) {
+    for (half, out) in flat
+        .iter()
+        .zip(sums.chunks_exact_mut(16))
+        .take((R * C).div_ceil(16))
+    {
         // SAFETY: `out` holds 16 values.
         unsafe { _mm512_storeu_ps(out.as_mut_ptr(), reduce16(half)) };
     }

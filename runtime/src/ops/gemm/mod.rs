@@ -78,7 +78,7 @@ pub(crate) fn gemm_slices(
 /// Multiply-adds below which a product runs on one thread: handing half of
 /// it to another thread costs a few microseconds, about what 2^20
 /// multiply-adds take on one core.
-const PARALLEL_MIN: usize = 1 << 21;
+const PARALLEL_MIN: usize = 1 << 23;
 
 /// The AVX-512 product, split into row or column bands across the rayon
 /// pool when it is large enough to pay for the hand-off.
@@ -97,18 +97,37 @@ fn fast(
     use avx512::{Out, View};
     use rayon::prelude::*;
     let a = if trans_a {
-        View { ptr: a.as_ptr(), rs: 1, cs: m }
+        View {
+            ptr: a.as_ptr(),
+            rs: 1,
+            cs: m,
+        }
     } else {
-        View { ptr: a.as_ptr(), rs: k, cs: 1 }
+        View {
+            ptr: a.as_ptr(),
+            rs: k,
+            cs: 1,
+        }
     };
     // The dot form reads B as its stored `[n, k]` rows; the axpy form as
     // `[k, n]`.
     let b = if trans_b {
-        View { ptr: b.as_ptr(), rs: k, cs: 1 }
+        View {
+            ptr: b.as_ptr(),
+            rs: k,
+            cs: 1,
+        }
     } else {
-        View { ptr: b.as_ptr(), rs: n, cs: 1 }
+        View {
+            ptr: b.as_ptr(),
+            rs: n,
+            cs: 1,
+        }
     };
-    let c = Out { ptr: c.as_mut_ptr(), ld: n };
+    let c = Out {
+        ptr: c.as_mut_ptr(),
+        ld: n,
+    };
     // One band: rows `i0..i1` and columns `j0..j1` of C.
     let band = |(i0, i1): (usize, usize), (j0, j1): (usize, usize)| {
         let (a, c) = (a.at(i0, 0), c.at(i0, j0));
