@@ -9,6 +9,8 @@
 
 extern crate proc_macro;
 
+#[cfg(test)]
+mod cost;
 mod expand;
 mod parse;
 mod shape;
@@ -19,7 +21,15 @@ use proc_macro::TokenStream;
 /// DSL and what is generated.
 #[proc_macro]
 pub fn network(input: TokenStream) -> TokenStream {
-    let input = syn::parse_macro_input!(input as parse::Input);
+    match syn::parse(input) {
+        Ok(input) => expand_input(input).into(),
+        Err(e) => e.to_compile_error().into(),
+    }
+}
+
+/// The whole expansion on `proc_macro2` tokens, so that tests can run it
+/// outside the compiler.
+fn expand_input(input: parse::Input) -> proc_macro2::TokenStream {
     let mut out = proc_macro2::TokenStream::new();
     // Networks declared earlier in the invocation can be used as layers
     // by later ones.
@@ -33,5 +43,5 @@ pub fn network(input: TokenStream) -> TokenStream {
             Err(e) => out.extend(e.to_compile_error()),
         }
     }
-    out.into()
+    out
 }
