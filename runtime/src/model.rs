@@ -66,6 +66,29 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// Appends a row of depth 0. Called by `network!`'s generated
+    /// `summary()` once per layer; kept out of line so that a network of
+    /// hundreds of layers compiles to hundreds of calls rather than one
+    /// huge inlined function, which LLVM optimises in more than linear
+    /// time.
+    #[doc(hidden)]
+    #[inline(never)]
+    pub fn push_row(
+        rows: &mut Vec<SummaryRow>,
+        name: &str,
+        layer: &str,
+        output: &[usize],
+        params: usize,
+    ) {
+        rows.push(SummaryRow {
+            name: name.to_string(),
+            layer: layer.to_string(),
+            output: output.to_vec(),
+            params,
+            depth: 0,
+        });
+    }
+
     /// Total learnable values (of the top-level rows: a block's row already
     /// counts what is inside it).
     pub fn total_params(&self) -> usize {

@@ -11,6 +11,12 @@ pub fn expand(plan: &Plan) -> TokenStream {
     let n = plan.layers.len();
     let fields: Vec<_> = plan.layers.iter().map(|l| &l.field).collect();
     let inits = plan.layers.iter().map(layer_init);
+    // Prefixed, so that a layer named `device` or `rng` does not shadow
+    // the arguments.
+    let locals: Vec<_> = fields
+        .iter()
+        .map(|f| quote::format_ident!("__{}", f))
+        .collect();
     let counts = plan.layers.iter().map(param_count);
     let input_ty = plan.input.ty();
     let output = &plan.layers[n - 1].output;
@@ -39,7 +45,11 @@ pub fn expand(plan: &Plan) -> TokenStream {
             /// Like `init`, drawing from `rng` (for networks nested in
             /// others).
             pub fn init_with_rng(device: &B, rng: &mut ::staticnn::Rng) -> ::staticnn::Result<Self> {
-                Ok(#name { #( #fields: #inits, )* __device: device.clone() })
+                // One statement per layer, not one struct literal: a
+                // literal of hundreds of fallible fields was the slowest
+                // function in the whole crate for LLVM to optimise.
+                #( let #locals = #inits; )*
+                Ok(#name { #( #fields: #locals, )* __device: device.clone() })
             }
 
             /// Inference on a batch: dropout off, nothing kept for training.
@@ -97,13 +107,13 @@ fn summary_rows(layer: &Layer) -> TokenStream {
         _ => quote!(),
     };
     quote! {
-        rows.push(::staticnn::SummaryRow {
-            name: ::std::string::String::from(#name),
-            layer: ::std::string::String::from(#display),
-            output: <[usize]>::to_vec(#out_dims),
-            params: ::staticnn::Layer::<B>::num_params(&self.#field),
-            depth: 0,
-        });
+        ::staticnn::Summary::push_row(
+            &mut rows,
+            #name,
+            #display,
+            #out_dims,
+            ::staticnn::Layer::<B>::num_params(&self.#field),
+        );
         #inner
     }
 }

@@ -17,6 +17,12 @@ pub fn expand(plan: &Plan) -> TokenStream {
     let (name, grads, state) = (&plan.name, grads_name(plan), state_name(plan));
     let n = plan.layers.len();
     let fields: Vec<_> = plan.layers.iter().map(|l| &l.field).collect();
+    // Locals for building structs field by field; prefixed so that a layer
+    // named `device` does not shadow the argument.
+    let locals: Vec<_> = fields
+        .iter()
+        .map(|f| quote::format_ident!("__{}", f))
+        .collect();
     let tys: Vec<_> = plan.layers.iter().map(layer_ty).collect();
     let states: Vec<_> = (0..n).map(|i| format_ident!("s{}", i)).collect();
     let input_ty = plan.input.ty();
@@ -147,7 +153,11 @@ pub fn expand(plan: &Plan) -> TokenStream {
             }
 
             fn zero_grads(&self, device: &B) -> ::staticnn::Result<#grads<B>> {
-                Ok(#grads { #( #fields: #l::zero_grads(&self.#fields, device)?, )* })
+                // One statement per layer, not one struct literal of
+                // fallible fields, which LLVM optimised in more than linear
+                // time (macros/src/cost.rs).
+                #( let #locals = #l::zero_grads(&self.#fields, device)?; )*
+                Ok(#grads { #( #fields: #locals, )* })
             }
 
             fn visit_params(
