@@ -104,6 +104,9 @@ fn forward_with(x: &[f32], y: &mut [f32], f: impl Fn(f32) -> f32 + Sync) {
     }
 }
 
+/// A chunk of (dx, ((x, y), dy)), as rayon's zipped chunks hand it over.
+type BackwardChunk<'a> = (&'a mut [f32], ((&'a [f32], &'a [f32]), &'a [f32]));
+
 #[inline(always)]
 fn backward_with(
     x: &[f32],
@@ -112,7 +115,7 @@ fn backward_with(
     dx: &mut [f32],
     d: impl Fn(f32, f32) -> f32 + Sync,
 ) {
-    let run = |(dx, ((x, y), dy)): (&mut [f32], ((&[f32], &[f32]), &[f32]))| {
+    let run = |(dx, ((x, y), dy)): BackwardChunk<'_>| {
         dx.iter_mut()
             .zip(x.iter().zip(y).zip(dy))
             .for_each(|(dx, ((&x, &y), &dy))| *dx = d(x, y) * dy)
