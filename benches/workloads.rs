@@ -7,6 +7,10 @@
 //! - W4 inference: W1's MLP, batch 1 (through a `Predictor`, the embedded
 //!   path) and batch 256 (through `Layer::infer` with a reused state).
 //!
+//! and, outside the issue's set, `ResNet`: the `resnet` example's small
+//! residual network, training at batch 64 (W3 is the `lenet` example's
+//! network).
+//!
 //! A training step is forward, softmax cross-entropy, backward and an SGD
 //! update (lr 0.05). Criterion reports samples per second ("elem/s") and
 //! the time per batch.
@@ -14,19 +18,22 @@
 //! ```text
 //! cargo bench --bench workloads            # all of them
 //! cargo bench --bench workloads -- W1      # one
+//! cargo bench --bench workloads -- ResNet
 //! python3 scripts/compare.py               # against PyTorch and candle
 //! ```
 //!
 //! Thread counts are set with a local rayon pool, so both runs happen in
 //! one process.
 
+#[path = "../examples/common/mod.rs"]
+mod common;
 #[path = "workloads/nets.rs"]
 mod nets;
 
+use common::ResNet;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use nets::{batch, W1Mlp, W2Mlp, W3LeNet, LR};
+use nets::{batch, Trainer, W1Mlp, W2Mlp, W3LeNet};
 use staticnn::prelude::*;
-use staticnn::train::{train_step, StepBuffers};
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -43,46 +50,34 @@ fn train<M: Model<Cpu, Output = Rank1<10>>>(
     c: &mut Criterion,
     name: &str,
     batch_size: usize,
-    mut net: M,
+    make: impl Fn() -> M,
 ) {
-    let (x, y) = batch::<M::Input>(batch_size);
     let mut group = c.benchmark_group(name);
     group.throughput(Throughput::Elements(batch_size as u64));
     for threads in THREADS {
         let pool = pool(threads);
-        let mut opt = Sgd::new(LR);
-        let mut buffers = StepBuffers::new(&net, &Cpu).unwrap();
-        let mut ctx = TrainCtx::new(0);
+        let mut trainer = Trainer::new(make(), batch_size);
         group.bench_function(BenchmarkId::new("threads", threads), |b| {
-            pool.install(|| {
-                b.iter(|| {
-                    train_step(
-                        &mut net,
-                        &mut opt,
-                        &SoftmaxCrossEntropy,
-                        &x,
-                        &y,
-                        &mut buffers,
-                        &mut ctx,
-                    )
-                    .unwrap()
-                })
-            })
+            pool.install(|| b.iter(|| trainer.step()))
         });
     }
     group.finish();
 }
 
 fn w1(c: &mut Criterion) {
-    train(c, "W1", 64, W1Mlp::init(&Cpu, 1).unwrap());
+    train(c, "W1", 64, || W1Mlp::init(&Cpu, 1).unwrap());
 }
 
 fn w2(c: &mut Criterion) {
-    train(c, "W2", 128, W2Mlp::init(&Cpu, 1).unwrap());
+    train(c, "W2", 128, || W2Mlp::init(&Cpu, 1).unwrap());
 }
 
 fn w3(c: &mut Criterion) {
-    train(c, "W3", 64, W3LeNet::init(&Cpu, 1).unwrap());
+    train(c, "W3", 64, || W3LeNet::init(&Cpu, 1).unwrap());
+}
+
+fn resnet(c: &mut Criterion) {
+    train(c, "ResNet", 64, || ResNet::init(&Cpu, 1).unwrap());
 }
 
 fn w4(c: &mut Criterion) {
@@ -127,6 +122,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = w1, w2, w3, w4
+    targets = w1, w2, w3, w4, resnet
 }
 criterion_main!(benches);

@@ -1,6 +1,7 @@
 //! LeNet-5 on real MNIST digits: two convolutions with max pooling, then
 //! three dense layers, declared once (in `common/mod.rs`, shared with
-//! `benches/cnn.rs`) and shape-checked by the compiler.
+//! `benches/workloads.rs`, where it is workload W3) and shape-checked by
+//! the compiler.
 //!
 //! Trains on the 5,000 bundled digits (80/20 split, as in the `mnist`
 //! example), or on the full IDX set with `--data DIR`, and reports the

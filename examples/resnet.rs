@@ -2,7 +2,7 @@
 //! a convolutional stem, two ResNet basic blocks (the second halves the
 //! image and doubles the channels, so its shortcut is a strided 1x1
 //! convolution), global average pooling and a linear classifier, declared in
-//! `common/mod.rs` (shared with `benches/cnn.rs`).
+//! `common/mod.rs` (shared with `benches/workloads.rs`).
 //!
 //! ```text
 //! cargo run --release --example resnet

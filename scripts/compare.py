@@ -38,6 +38,16 @@ THREADS = (1, 2)
 WORKLOADS = [("W1", 64), ("W2", 128), ("W3", 64), ("W4_b1", 1), ("W4_b256", 256)]
 
 
+# When the script started: criterion results older than this are stale.
+START = time.time()
+
+
+def wanted(workload: str, only: str) -> bool:
+    """Whether `--only` selects `workload` ("W4" selects W4_b1 and W4_b256,
+    "W4_b1" selects W4)."""
+    return workload.startswith(only) or only.startswith(workload)
+
+
 # ---------------------------------------------------------------- PyTorch side
 
 
@@ -109,13 +119,13 @@ def torch_worker(only: str) -> None:
     print(json.dumps({"version": torch.__version__}), flush=True)
     for threads in THREADS:
         torch.set_num_threads(threads)
-        if "W1".startswith(only) or only.startswith("W1"):
+        if wanted("W1", only):
             train("W1", threads, mlp([784, 128, 10]), (64, 784))
-        if "W2".startswith(only) or only.startswith("W2"):
+        if wanted("W2", only):
             train("W2", threads, mlp([784, 1000, 500, 250, 10]), (128, 784))
-        if "W3".startswith(only) or only.startswith("W3"):
+        if wanted("W3", only):
             train("W3", threads, lenet(), (64, 1, 28, 28))
-        if "W4".startswith(only) or only.startswith("W4"):
+        if wanted("W4", only):
             infer(threads, 1)
             infer(threads, 256)
 
@@ -159,7 +169,8 @@ def torch_results(venv: Path, only: str):
 
 
 def staticnn_results(only: str):
-    run(["cargo", "bench", "--bench", "workloads", "--", "--noplot", only], cwd=ROOT)
+    # The bench also has a ResNet group, outside the four workloads.
+    run(["cargo", "bench", "--bench", "workloads", "--", "--noplot", only or "^W"], cwd=ROOT)
     results = {}
     for name, batch in WORKLOADS:
         for threads in THREADS:
@@ -217,9 +228,6 @@ def latency_lines(ours, torch, candle):
             out.append(f"W4 batch-1 latency, {threads} thread(s): staticnn {us[0]}, "
                        f"PyTorch {us[1]}, candle {us[2]}")
     return "\n".join(out)
-
-
-START = time.time()
 
 
 def main():

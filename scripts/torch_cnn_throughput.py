@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""PyTorch's training throughput on the networks of `benches/cnn.rs`, for
-comparison: one step (forward, cross-entropy, backward, SGD) on a batch of
-64 synthetic 28x28 images, at 1 and 2 threads.
+"""PyTorch's training throughput on the small ResNet of `examples/resnet.rs`,
+for comparison with `cargo bench --bench workloads -- ResNet`: one step
+(forward, cross-entropy, backward, SGD) on a batch of 64 synthetic 28x28
+images, at 1 and 2 threads. LeNet-5 is workload W3 of
+`scripts/compare.py`, which runs PyTorch and candle itself.
 
     python3 -m venv .venv && .venv/bin/pip install torch safetensors
     .venv/bin/python scripts/torch_cnn_throughput.py
@@ -11,11 +13,11 @@ import time
 
 import torch
 
-from make_torch_fixtures import BasicBlock, LeNet
+from make_torch_fixtures import BasicBlock
 
 
 class ResNet(torch.nn.Module):
-    """The residual network of `examples/resnet.rs` and `benches/cnn.rs`."""
+    """The residual network of `examples/resnet.rs`."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -50,6 +52,5 @@ def samples_per_second(make, threads: int, steps: int = 200) -> float:
 
 if __name__ == "__main__":
     print(f"torch {torch.__version__}")
-    for name, make in [("lenet", LeNet), ("resnet", ResNet)]:
-        for threads in (1, 2):
-            print(f"{name}_train_b64 threads {threads}: {samples_per_second(make, threads):.0f} samples/s")
+    for threads in (1, 2):
+        print(f"ResNet threads {threads}: {samples_per_second(ResNet, threads):.0f} samples/s")

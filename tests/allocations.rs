@@ -1,151 +1,95 @@
-//! Zero heap allocations after warm-up, counted by a global allocator that
-//! wraps the system one: a CPU training step of W1 (MLP) and of W3
-//! (LeNet-5), and batch-1 inference of W4, exactly as `benches/workloads.rs`
-//! runs them, on one thread and on two.
-//!
-//! Allocations are counted on threads that opt in: the test's own thread
-//! and the workers of the rayon pool it builds. The counter is shared
-//! across those threads, so the tests in this file take a lock and never
-//! overlap; the harness's own threads (which allocate to report results)
-//! are not counted.
+//! Zero heap allocations after warm-up (counted by `support/counting.rs`):
+//! CPU training steps of W1 (MLP), W2 (deep MLP, whose products are large
+//! enough to be split across threads) and W3 (LeNet-5), exactly as
+//! `benches/workloads.rs` runs them, on one thread and on two; and
+//! batch-1 inference of W4 and of LeNet through a `Predictor`.
 
+#[path = "../examples/common/mod.rs"]
+mod common;
+#[path = "support/counting.rs"]
+mod counting;
 #[path = "../benches/workloads/nets.rs"]
 mod nets;
 
-use nets::{batch, W1Mlp, W3LeNet, LR};
+use counting::{allocations, counted_pool, exclusive};
+use nets::{batch, Trainer, W1Mlp, W2Mlp, W3LeNet};
 use staticnn::prelude::*;
-use staticnn::train::{train_step, StepBuffers};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 
-struct Counting;
-
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-thread_local! {
-    /// Whether this thread's allocations count.
-    static COUNTED: Cell<bool> = const { Cell::new(false) };
-}
-
-fn count() {
-    if COUNTED.try_with(Cell::get).unwrap_or(false) {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-/// Counts this thread's allocations from now on.
-fn count_this_thread() {
-    COUNTED.with(|c| c.set(true));
-}
-
-// SAFETY: forwards to the system allocator; only counts calls.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count();
-        // SAFETY: the caller's contract is passed through unchanged.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: as above.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count();
-        // SAFETY: as above.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Allocations on counted threads while `f` runs.
-fn allocations(f: impl FnOnce()) -> usize {
-    count_this_thread();
-    let before = ALLOCATIONS.load(Ordering::SeqCst);
-    f();
-    ALLOCATIONS.load(Ordering::SeqCst) - before
-}
-
-/// Allocations in steps 2..=11 of training `net`, on `threads` threads.
-fn training_allocations<M>(net: &mut M, batch_size: usize, threads: usize) -> usize
+/// Allocations in steps 2..=6 of training `net`, on `threads` threads.
+fn training_allocations<M>(net: M, batch_size: usize, threads: usize) -> usize
 where
     M: Model<Cpu, Output = Rank1<10>>,
 {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .start_handler(|_| count_this_thread())
-        .build()
-        .unwrap();
-    let (x, y) = batch::<M::Input>(batch_size);
-    let mut opt = Sgd::new(LR);
-    let mut buffers = StepBuffers::new(net, &Cpu).unwrap();
-    let mut ctx = TrainCtx::new(0);
-    pool.install(|| {
-        let mut step = || {
-            let loss = train_step(
-                net,
-                &mut opt,
-                &SoftmaxCrossEntropy,
-                &x,
-                &y,
-                &mut buffers,
-                &mut ctx,
-            )
-            .unwrap();
-            assert!(loss.is_finite());
-        };
-        step();
-        allocations(|| (0..10).for_each(|_| step()))
+    counted_pool(threads).install(|| {
+        let mut trainer = Trainer::new(net, batch_size);
+        assert!(trainer.step().is_finite());
+        allocations(|| {
+            for _ in 0..5 {
+                assert!(trainer.step().is_finite());
+            }
+        })
     })
 }
 
 #[test]
-fn w1_training_step_allocates_nothing_after_the_first() {
-    let _one = ONE_AT_A_TIME.lock().unwrap();
-    // The counter does see allocations.
+fn the_counter_sees_allocations() {
+    let _one = exclusive();
     assert_eq!(allocations(|| drop(std::hint::black_box(vec![1u8]))), 1);
+    // On a counted pool's workers too.
+    let on_worker = counted_pool(2).install(|| {
+        allocations(|| {
+            rayon::join(
+                || drop(std::hint::black_box(vec![1u8])),
+                || drop(std::hint::black_box(vec![2u8])),
+            );
+        })
+    });
+    assert_eq!(on_worker, 2);
+}
+
+#[test]
+fn w1_training_step_allocates_nothing_after_the_first() {
+    let _one = exclusive();
     for threads in [1, 2] {
-        let mut net = W1Mlp::init(&Cpu, 1).unwrap();
-        assert_eq!(
-            training_allocations(&mut net, 64, threads),
-            0,
-            "{threads} thread(s)"
-        );
+        let n = training_allocations(W1Mlp::init(&Cpu, 1).unwrap(), 64, threads);
+        assert_eq!(n, 0, "{threads} thread(s)");
+    }
+}
+
+#[test]
+fn w2_training_step_with_split_products_allocates_nothing() {
+    let _one = exclusive();
+    for threads in [1, 2] {
+        let n = training_allocations(W2Mlp::init(&Cpu, 1).unwrap(), 128, threads);
+        assert_eq!(n, 0, "{threads} thread(s)");
     }
 }
 
 #[test]
 fn w3_training_step_allocates_nothing_after_the_first() {
-    let _one = ONE_AT_A_TIME.lock().unwrap();
+    let _one = exclusive();
     for threads in [1, 2] {
-        let mut net = W3LeNet::init(&Cpu, 1).unwrap();
-        assert_eq!(
-            training_allocations(&mut net, 64, threads),
-            0,
-            "{threads} thread(s)"
-        );
+        let n = training_allocations(W3LeNet::init(&Cpu, 1).unwrap(), 64, threads);
+        assert_eq!(n, 0, "{threads} thread(s)");
     }
 }
 
 #[test]
 fn w4_batch_one_inference_allocates_nothing() {
-    let _one = ONE_AT_A_TIME.lock().unwrap();
+    let _one = exclusive();
     let net = W1Mlp::init(&Cpu, 1).unwrap();
+    let lenet = W3LeNet::init(&Cpu, 1).unwrap();
     let (x, _) = batch::<Rank1<784>>(1);
     let sample = x.to_vec().unwrap();
     let mut predictor = Predictor::new(&net).unwrap();
+    let mut conv = Predictor::new(&lenet).unwrap();
     let mut sink = 0usize;
     let counted = allocations(|| {
         for _ in 0..100 {
             sink += predictor.predict_class(&sample).unwrap();
+            sink += conv.predict_class(&sample).unwrap();
         }
     });
     assert_eq!(counted, 0);
-    assert!(sink < 1000);
+    assert!(sink < 2000);
 }

@@ -1,58 +1,14 @@
 //! The embedded-inference path: one sample at a time through a
-//! `Predictor`, with no heap allocation after the first call (counted by a
-//! global allocator that wraps the system one), and the same answers as a
-//! batched forward pass.
+//! `Predictor`, with no heap allocation after the first call (counted by
+//! `support/counting.rs`), and the same answers as a batched forward pass.
 
 #[path = "../examples/common/mod.rs"]
 mod common;
+#[path = "support/counting.rs"]
+mod counting;
 
 use common::{LeNet, Mlp};
 use staticnn::prelude::*;
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
-struct Counting;
-
-thread_local! {
-    /// Allocations made by this thread. Per thread, because the test
-    /// harness runs other tests (which allocate) at the same time.
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-fn count() {
-    let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
-}
-
-// SAFETY: forwards to the system allocator; only counts calls.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count();
-        // SAFETY: the caller's contract is passed through unchanged.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: as above.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count();
-        // SAFETY: as above.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Allocations made by `f` on this thread.
-fn allocations(f: impl FnOnce()) -> usize {
-    let before = ALLOCATIONS.with(Cell::get);
-    f();
-    ALLOCATIONS.with(Cell::get) - before
-}
-
 network! {
     /// An MLP ending in Softmax, so the predictor returns probabilities.
     struct Classifier: [784] { fc1: Dense(128), Relu, Dropout(0.2), fc2: Dense(10), Softmax }
@@ -60,13 +16,14 @@ network! {
 
 #[test]
 fn single_sample_inference_allocates_nothing_after_the_first_call() {
+    let _one = counting::exclusive();
     let digits = common::bundled::<Rank1<784>>().unwrap();
     let net = Classifier::init(&Cpu, 3).unwrap();
     let mlp = Mlp::init(&Cpu, 4).unwrap();
     let mut predictor = Predictor::new(&net).unwrap();
     let mut plain = Predictor::new(&mlp).unwrap();
     let mut sink = 0.0f32;
-    let counted = allocations(|| {
+    let counted = counting::allocations(|| {
         for i in 0..200 {
             let x = digits.get(i).unwrap().0;
             sink += predictor.predict(x).unwrap()[3];
@@ -74,7 +31,10 @@ fn single_sample_inference_allocates_nothing_after_the_first_call() {
         }
     });
     // The counter does see allocations.
-    assert_eq!(allocations(|| drop(std::hint::black_box(vec![1u8]))), 1);
+    assert_eq!(
+        counting::allocations(|| drop(std::hint::black_box(vec![1u8]))),
+        1
+    );
     assert_eq!(counted, 0, "allocations in 400 predictions");
     assert!(sink.is_finite());
 }
@@ -92,8 +52,8 @@ fn predictions_match_the_batched_forward_pass() {
             assert!((a - b).abs() < 1e-6, "sample {i}: {a} vs {b}");
         }
     }
-    // Convolutional networks take the same path (their matrix products
-    // still allocate packing space inside matrixmultiply).
+    // Convolutional networks take the same path (allocation-free on
+    // AVX-512 CPUs, tests/allocations.rs).
     let lenet = LeNet::init(&Cpu, 6).unwrap();
     let class = Predictor::new(&lenet)
         .unwrap()

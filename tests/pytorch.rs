@@ -1,6 +1,11 @@
 //! Weights saved by PyTorch load into the equivalent `network!` and give
 //! PyTorch's outputs. Fixtures come from `scripts/make_torch_fixtures.py`.
 
+#[path = "../examples/common/mod.rs"]
+mod common;
+
+// `LeNet` in `scripts/make_torch_fixtures.py` is the `lenet` example's.
+use common::LeNet;
 use safetensors::SafeTensors;
 use staticnn::prelude::*;
 
@@ -57,16 +62,6 @@ fn saving_again_keeps_pytorch_names_and_layouts() {
 }
 
 network! {
-    /// `LeNet` in `scripts/make_torch_fixtures.py`.
-    struct TorchLeNet: [1, 28, 28] {
-        conv1: Conv2d(6, kernel = 5, padding = 2), Relu, MaxPool2d(2),
-        conv2: Conv2d(16, kernel = 5), Relu, MaxPool2d(2),
-        Flatten,
-        fc1: Dense(120), Relu,
-        fc2: Dense(84), Relu,
-        fc3: Dense(10),
-    }
-
     /// `SmallResNet`: torchvision-style BasicBlocks, the second one with a
     /// `downsample` projection, and a 3x3 stride-2 max pool that PyTorch
     /// rounds down (28 -> 14).
@@ -125,7 +120,7 @@ fn matches_pytorch<M: Model<Cpu>>(mut net: M, name: &str, tolerance: f32) {
 
 #[test]
 fn pytorch_lenet_gives_pytorch_outputs() {
-    matches_pytorch(TorchLeNet::init(&Cpu, 0).unwrap(), "lenet", 1e-4);
+    matches_pytorch(LeNet::init(&Cpu, 0).unwrap(), "lenet", 1e-4);
 }
 
 #[test]

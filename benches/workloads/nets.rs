@@ -1,10 +1,18 @@
-//! The networks and synthetic batches of the four benchmark workloads
-//! (issue 5), shared by `benches/workloads.rs` and `tests/allocations.rs`
-//! so that the allocation test measures exactly what is benchmarked.
+//! The networks, synthetic batches and training loop of the benchmark
+//! workloads (issue 5), shared by `benches/workloads.rs` and
+//! `tests/allocations.rs` so that the allocation test measures exactly
+//! what is benchmarked.
+//!
+//! The including crate must also include `examples/common/mod.rs` as
+//! `common`: W3 is the `lenet` example's network, and the ResNet group is
+//! the `resnet` example's (`common::ResNet`).
 #![allow(dead_code)]
 
 use staticnn::prelude::*;
+use staticnn::train::{train_step, StepBuffers};
 use staticnn::Rng;
+
+pub use crate::common::LeNet as W3LeNet;
 
 network! {
     /// W1 and W4: the MLP 784-128-10.
@@ -19,16 +27,6 @@ network! {
         fc2: Dense(500), Relu,
         fc3: Dense(250), Relu,
         fc4: Dense(10),
-    }
-
-    /// W3: LeNet-5 as the issue gives it.
-    pub struct W3LeNet: [1, 28, 28] {
-        conv1: Conv2d(6, kernel = 5, padding = 2), Relu, MaxPool2d(2),
-        conv2: Conv2d(16, kernel = 5), Relu, MaxPool2d(2),
-        Flatten,
-        fc1: Dense(120), Relu,
-        fc2: Dense(84), Relu,
-        fc3: Dense(10),
     }
 }
 
@@ -45,4 +43,45 @@ pub fn batch<X: Shape>(n: usize) -> (Tensor<Cpu, X>, Tensor<Cpu, ClassIndex>) {
         Tensor::from_vec(&Cpu, x).expect("batch length is n * X::SIZE"),
         Tensor::from_vec(&Cpu, y).expect("label length is n"),
     )
+}
+
+/// A training workload: a network, its synthetic batch, SGD and the
+/// buffers a step reuses. Each [`step`](Trainer::step) is forward, softmax
+/// cross-entropy, backward and the update.
+pub struct Trainer<M: Model<Cpu>> {
+    net: M,
+    x: Tensor<Cpu, M::Input>,
+    y: Tensor<Cpu, ClassIndex>,
+    opt: Sgd<Cpu>,
+    buffers: StepBuffers<Cpu, M>,
+    ctx: TrainCtx,
+}
+
+impl<M: Model<Cpu, Output = Rank1<10>>> Trainer<M> {
+    pub fn new(net: M, batch_size: usize) -> Self {
+        let (x, y) = batch::<M::Input>(batch_size);
+        let buffers = StepBuffers::new(&net, &Cpu).expect("step buffers");
+        Trainer {
+            net,
+            x,
+            y,
+            opt: Sgd::new(LR),
+            buffers,
+            ctx: TrainCtx::new(0),
+        }
+    }
+
+    /// One training step; returns the batch's loss.
+    pub fn step(&mut self) -> f32 {
+        train_step(
+            &mut self.net,
+            &mut self.opt,
+            &SoftmaxCrossEntropy,
+            &self.x,
+            &self.y,
+            &mut self.buffers,
+            &mut self.ctx,
+        )
+        .expect("a training step")
+    }
 }

@@ -69,9 +69,9 @@ impl Out {
 
 /// Rows of `C` per axpy tile: 12 x 2 accumulators, two `B` vectors and a
 /// broadcast use 27 of the 32 vector registers.
-const MR: usize = 12;
+pub(super) const MR: usize = 12;
 /// Columns of `C` per axpy tile: two 16-lane vectors.
-const NR: usize = 32;
+pub(super) const NR: usize = 32;
 /// Axpy form: `k` per block (an `MR x KC` slice of `A` stays in L1) and
 /// columns per block (a `KC x NC` block of `B`, 512 KiB, stays in L2).
 const KC: usize = 256;
@@ -89,6 +89,11 @@ const DC: usize = 3;
 /// of `k` covers every layer width we use, so each output is reduced once.
 const DKC: usize = 1024;
 const DNC: usize = 128;
+
+// The tile dispatch in `axpy_form` and `dot_form` lists the kernel
+// variants for these sizes; a new size needs new match arms there, and the
+// dot form's reduction holds at most 32 partial sums.
+const _: () = assert!(MR == 12 && NR == 32 && DR == 8 && DC == 3 && DR * DC <= 32);
 
 /// Lane mask for the first `n` (at most 16) lanes.
 #[inline(always)]

@@ -75,9 +75,10 @@ pub(crate) fn gemm_slices(
     portable::gemm((m, n, k), alpha, a, trans_a, b, trans_b, beta, c);
 }
 
-/// Multiply-adds below which a product runs on one thread: handing half of
-/// it to another thread costs a few microseconds, about what 2^20
-/// multiply-adds take on one core.
+/// Multiply-adds below which a product runs on one thread. Waking the
+/// second core and handing it half costs tens of microseconds on the 2-core
+/// CI machine; splitting W1's products (6.4M multiply-adds, about 100 us)
+/// made its step slower, splitting W2's (16M to 100M) made it faster.
 const PARALLEL_MIN: usize = 1 << 23;
 
 /// The AVX-512 product, split into row or column bands across the rayon
@@ -148,12 +149,12 @@ fn fast(
     }
     // Split the longer side into bands aligned to the kernels' tiles.
     if m >= n {
-        let rows = m.div_ceil(threads).next_multiple_of(12);
+        let rows = m.div_ceil(threads).next_multiple_of(avx512::MR);
         (0..m.div_ceil(rows))
             .into_par_iter()
             .for_each(|t| band((t * rows, ((t + 1) * rows).min(m)), (0, n)));
     } else {
-        let cols = n.div_ceil(threads).next_multiple_of(32);
+        let cols = n.div_ceil(threads).next_multiple_of(avx512::NR);
         (0..n.div_ceil(cols))
             .into_par_iter()
             .for_each(|t| band((0, m), (t * cols, ((t + 1) * cols).min(n))));
