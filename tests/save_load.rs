@@ -8,6 +8,7 @@ use std::path::Path;
 network! {
     struct Net: [6] { fc1: Dense(5), Relu, Dropout(0.2), out: Dense(3) }
     struct Other: [6] { fc1: Dense(5), Relu, Dropout(0.2), out: Dense(4) }
+    struct Normed: [6] { fc1: Dense(3), bn: BatchNorm, Relu }
 }
 
 fn weights(net: &Net) -> Vec<Vec<f32>> {
@@ -150,6 +151,41 @@ fn non_finite_values() {
     t[3] = ("out.bias", Dtype::F32, vec![3], bias);
     write(&path, &t);
     expect_error(&path, &["`out.bias`", "NaN", "index 1", "finite"]);
+}
+
+#[test]
+fn negative_running_variance() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.safetensors");
+    let mut var: Vec<u8> = f32_bytes(3);
+    var[8..12].copy_from_slice(&(-0.5f32).to_le_bytes());
+    let mut tensors = vec![("fc1.weight", Dtype::F32, vec![3, 6], f32_bytes(18))];
+    for name in ["fc1.bias", "bn.weight", "bn.bias", "bn.running_mean"] {
+        tensors.push((name, Dtype::F32, vec![3], f32_bytes(3)));
+    }
+    tensors.push(("bn.running_var", Dtype::F32, vec![3], var));
+    write(&path, &tensors);
+    let mut net = Normed::init(&Cpu, 0).unwrap();
+    let before = net.bn.running_var.to_vec().unwrap();
+    let err = net.load(&path).unwrap_err().to_string();
+    for f in [
+        "`bn.running_var`",
+        "-0.5",
+        "index 2",
+        "variance",
+        "negative",
+    ] {
+        assert!(err.contains(f), "error `{err}` does not mention `{f}`");
+    }
+    assert_eq!(net.bn.running_var.to_vec().unwrap(), before);
+    assert_eq!(net.bn.running_mean.to_vec().unwrap(), vec![0.0; 3]);
+
+    // The same file with the variance made valid loads.
+    let mut fixed = tensors.clone();
+    fixed[5].3 = f32_bytes(3);
+    write(&path, &fixed);
+    net.load(&path).unwrap();
+    assert_eq!(net.bn.running_var.to_vec().unwrap(), vec![0.0, 1.0, 2.0]);
 }
 
 #[test]

@@ -106,6 +106,18 @@ pub enum Error {
         value: f32,
     },
 
+    /// A tensor that must hold no negative values (a running variance)
+    /// holds one.
+    #[error(
+        "{path}: tensor `{name}` holds {value} at index {index}; it is a variance and must not be negative"
+    )]
+    TensorNegative {
+        path: String,
+        name: String,
+        index: usize,
+        value: f32,
+    },
+
     /// A weights file could not be parsed at all.
     #[error("{path}: not a valid safetensors file: {why}")]
     BadWeights { path: String, why: String },

@@ -18,6 +18,7 @@ pub struct Param<B: Device> {
     buf: B::Buf,
     dims: &'static [usize],
     trainable: bool,
+    non_negative: bool,
 }
 
 impl<B: Device> Param<B> {
@@ -36,6 +37,7 @@ impl<B: Device> Param<B> {
             buf: dev.upload(values)?,
             dims,
             trainable: true,
+            non_negative: false,
         })
     }
 
@@ -46,6 +48,7 @@ impl<B: Device> Param<B> {
             buf: dev.zeros(dims.iter().product())?,
             dims,
             trainable: true,
+            non_negative: false,
         })
     }
 
@@ -60,6 +63,19 @@ impl<B: Device> Param<B> {
     pub fn into_buffer(mut self) -> Self {
         self.trainable = false;
         self
+    }
+
+    /// The same parameter marked as holding no negative values (a
+    /// variance): loading a file with a negative value in it is refused,
+    /// as a NaN is, instead of turning every output into NaN later.
+    pub fn non_negative(mut self) -> Self {
+        self.non_negative = true;
+        self
+    }
+
+    /// Whether the parameter may hold negative values.
+    pub fn allows_negative(&self) -> bool {
+        !self.non_negative
     }
 
     /// Whether the parameter has a gradient (false for buffers such as
@@ -129,6 +145,7 @@ impl<B: Device> Param<B> {
     pub fn to_device<D: Device>(&self, dev: &D) -> Result<Param<D>> {
         let mut p = Param::from_slice(dev, self.dims, &self.dev.read(&self.buf)?)?;
         p.trainable = self.trainable;
+        p.non_negative = self.non_negative;
         Ok(p)
     }
 
@@ -137,6 +154,7 @@ impl<B: Device> Param<B> {
         let mut p = self.zeros_like()?;
         self.dev.copy(&self.buf, &mut p.buf)?;
         p.trainable = self.trainable;
+        p.non_negative = self.non_negative;
         Ok(p)
     }
 }
@@ -147,6 +165,7 @@ impl<B: Device> fmt::Debug for Param<B> {
             .field("device", &B::NAME)
             .field("dims", &self.dims)
             .field("trainable", &self.trainable)
+            .field("non_negative", &self.non_negative)
             .finish()
     }
 }

@@ -106,11 +106,11 @@ pub fn load_bytes<B: Backend, L: Layer<B>>(
     // Check everything and decode into host memory before touching the model.
     let mut wanted = Vec::new();
     model.visit_params("", &mut |name, p| {
-        wanted.push((name.to_string(), p.dims()));
+        wanted.push((name.to_string(), p.dims(), p.allows_negative()));
         Ok(())
     })?;
     let mut values = Vec::with_capacity(wanted.len());
-    for (name, dims) in &wanted {
+    for (name, dims, allows_negative) in &wanted {
         let view = file.tensor(name).map_err(|_| Error::MissingTensor {
             path: origin.to_string(),
             name: name.clone(),
@@ -146,9 +146,19 @@ pub fn load_bytes<B: Backend, L: Layer<B>>(
                 value: v[index],
             });
         }
+        if !allows_negative {
+            if let Some(index) = v.iter().position(|&x| x < 0.0) {
+                return Err(Error::TensorNegative {
+                    path: origin.to_string(),
+                    name: name.clone(),
+                    index,
+                    value: v[index],
+                });
+            }
+        }
         values.push(v);
     }
-    let expected: BTreeSet<&str> = wanted.iter().map(|(n, _)| n.as_str()).collect();
+    let expected: BTreeSet<&str> = wanted.iter().map(|(n, _, _)| n.as_str()).collect();
     let extra: Vec<&str> = file_names
         .difference(&expected)
         .copied()

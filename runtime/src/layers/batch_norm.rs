@@ -93,7 +93,9 @@ impl<B: Device, S: Shape> BatchNorm<B, S> {
             weight: Param::from_slice(dev, Self::DIMS, &ones)?,
             bias: Param::zeros(dev, Self::DIMS)?,
             running_mean: Param::zeros(dev, Self::DIMS)?.into_buffer(),
-            running_var: Param::from_slice(dev, Self::DIMS, &ones)?.into_buffer(),
+            running_var: Param::from_slice(dev, Self::DIMS, &ones)?
+                .into_buffer()
+                .non_negative(),
             momentum,
             eps,
             _shape: PhantomData,
