@@ -1,5 +1,6 @@
 //! Pointwise activations and their derivatives.
 
+use super::{PARALLEL_CHUNK as CHUNK, PARALLEL_ELEMENTWISE as PARALLEL_MIN};
 use crate::backend::{cpu::check_len, Cpu, Device};
 use crate::{Error, Result};
 use rayon::prelude::*;
@@ -85,13 +86,6 @@ pub trait ActivationOp: Device {
 
 /// `y = f(x)` elementwise; generic over `f` so each activation gets its own
 /// loop, which the compiler vectorises.
-/// Values from which an elementwise op is split across threads, and the
-/// chunk each task takes. Below it (every MLP layer at batch 64) waking a
-/// second thread costs more than the op; above it (LeNet's first
-/// convolution at batch 64, 300K values) both cores pay off.
-const PARALLEL_MIN: usize = 1 << 17;
-const CHUNK: usize = 1 << 14;
-
 #[inline(always)]
 fn forward_with(x: &[f32], y: &mut [f32], f: impl Fn(f32) -> f32 + Sync) {
     let run = |(y, x): (&mut [f32], &[f32])| y.iter_mut().zip(x).for_each(|(y, &x)| *y = f(x));

@@ -22,3 +22,13 @@ pub mod pool;
 mod reduce;
 pub mod softmax;
 pub mod window;
+
+/// Values from which a memory-bound elementwise op (an activation, a plain
+/// SGD step) is split across the rayon pool, and the values each task
+/// takes. Below it (every layer of an MLP at batch 64) waking a second
+/// thread costs more than the op; above it (LeNet's first convolution at
+/// batch 64, 300K values; W2's first weight matrix, 784K) both cores pay
+/// off. Ops heavier per value (Adam's division and square root) split
+/// sooner.
+pub(crate) const PARALLEL_ELEMENTWISE: usize = 1 << 17;
+pub(crate) const PARALLEL_CHUNK: usize = 1 << 14;

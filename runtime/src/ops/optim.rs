@@ -77,10 +77,10 @@ pub trait OptimOp: Device {
     ) -> Result<()>;
 }
 
-/// Values per parallel chunk of an update.
+/// Values per parallel chunk of an Adam update, which splits from two
+/// chunks up: its division and square root per value make even a 128K
+/// layer worth both cores.
 const UPDATE_CHUNK: usize = 1 << 16;
-/// Values from which a plain SGD step is split across threads.
-const PARALLEL_UPDATE: usize = 1 << 18;
 
 /// A chunk of (parameter, gradient, first moment, second moment), as
 /// rayon's zipped chunks hand it over.
@@ -116,14 +116,11 @@ impl OptimOp for Cpu {
                         *p -= lr * (g + wd * *p);
                     }
                 };
-                // A plain step is bound by memory: a large layer (W2's
-                // 784x1000) is updated from both cores, a small one on
-                // this thread, where waking another costs more than it
-                // saves.
-                if param.len() >= PARALLEL_UPDATE {
+                // A plain step is bound by memory, like an activation.
+                if param.len() >= super::PARALLEL_ELEMENTWISE {
                     param
-                        .par_chunks_mut(UPDATE_CHUNK)
-                        .zip(grad.par_chunks(UPDATE_CHUNK))
+                        .par_chunks_mut(super::PARALLEL_CHUNK)
+                        .zip(grad.par_chunks(super::PARALLEL_CHUNK))
                         .for_each(update);
                 } else {
                     update((param, grad));
