@@ -75,7 +75,9 @@ pub(crate) fn gemm_slices(
     portable::gemm((m, n, k), alpha, a, trans_a, b, trans_b, beta, c);
 }
 
-/// Multiply-adds below which a product runs on one thread. Waking the
+/// Multiply-adds each thread's band must have: a product is split into at
+/// most `multiply-adds / PARALLEL_MIN` bands, so one below twice this runs
+/// on the calling thread alone. Waking the
 /// second core and handing it half costs tens of microseconds on the 2-core
 /// CI machine; splitting W1's products (6.4M multiply-adds, about 100 us)
 /// made its step slower, splitting W2's (16M to 100M) made it faster.
@@ -235,10 +237,12 @@ mod tests {
             .num_threads(3)
             .build()
             .unwrap();
-        // Above PARALLEL_MIN: split by rows, then by columns.
+        // Above PARALLEL_MIN (whatever it is set to): split by rows, then
+        // by columns, into three bands with a ragged last one.
+        let k = |m: usize, n: usize| 3 * PARALLEL_MIN / (m * n) + 1;
         pool.install(|| {
-            check(200, 130, 100, 1.0, 0.0);
-            check(30, 700, 200, 0.5, 1.0);
+            check(200, 130, k(200, 130), 1.0, 0.0);
+            check(30, 700, k(30, 700), 0.5, 1.0);
         });
     }
 
