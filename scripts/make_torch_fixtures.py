@@ -43,7 +43,7 @@ def main() -> None:
 
 
 class LeNet(torch.nn.Module):
-    """LeNet-5 as `tests/pytorch.rs` declares it with `network!`."""
+    """LeNet-5 as `examples/common/mod.rs` declares it with `network!`."""
 
     def __init__(self) -> None:
         super().__init__()
