@@ -184,8 +184,15 @@ mod tests {
     }
 
     /// `alpha * op(A) op(B) + beta * C0` against the naive product, for
-    /// every transpose pair.
+    /// every transpose pair: through `Cpu.gemm` (the AVX-512 kernels on
+    /// this machine), and through the portable fallback that CPUs without
+    /// AVX-512 take.
     fn check(m: usize, n: usize, k: usize, alpha: f32, beta: f32) {
+        check_with(m, n, k, alpha, beta, false);
+        check_with(m, n, k, alpha, beta, true);
+    }
+
+    fn check_with(m: usize, n: usize, k: usize, alpha: f32, beta: f32, portable: bool) {
         let mut rng = crate::Rng::new(9);
         let a: Vec<f32> = (0..m * k).map(|_| rng.normal()).collect();
         let b: Vec<f32> = (0..k * n).map(|_| rng.normal()).collect();
@@ -194,13 +201,17 @@ mod tests {
             for tb in [false, true] {
                 let ab = naive(m, n, k, &a, ta, &b, tb);
                 let mut c = c0.clone();
-                Cpu.gemm((m, n, k), alpha, &a, ta, &b, tb, beta, &mut c)
-                    .unwrap();
+                if portable {
+                    portable::gemm((m, n, k), alpha, &a, ta, &b, tb, beta, &mut c);
+                } else {
+                    Cpu.gemm((m, n, k), alpha, &a, ta, &b, tb, beta, &mut c)
+                        .unwrap();
+                }
                 for (idx, (x, (y, z))) in c.iter().zip(ab.iter().zip(&c0)).enumerate() {
                     let want = alpha * y + beta * z;
                     assert!(
                         (x - want).abs() < 1e-4 * (1.0 + (k as f32).sqrt() * want.abs()),
-                        "{m}x{n}x{k} ta={ta} tb={tb} alpha={alpha} beta={beta} at {idx}: {x} vs {want}"
+                        "{m}x{n}x{k} ta={ta} tb={tb} alpha={alpha} beta={beta} portable={portable} at {idx}: {x} vs {want}"
                     );
                 }
             }
@@ -210,8 +221,9 @@ mod tests {
     #[test]
     fn matches_naive_for_every_transpose() {
         // Tiny (the portable path's own loops), partial tiles in every
-        // direction, several k blocks (k > 512), several column blocks
-        // (n > 512), a batch of one, thin convolution-like products.
+        // direction, several k blocks of either form (k > 256 and
+        // k > 1024), several column blocks (n > 512 and n > 128), a batch
+        // of one, thin convolution-like products, an empty inner size.
         for &(m, n, k) in &[
             (3, 2, 4),
             (17, 9, 33),
@@ -223,6 +235,7 @@ mod tests {
             (6, 600, 25),
             (25, 530, 600),
             (12, 32, 256),
+            (9, 40, 1100),
             (7, 3, 0),
         ] {
             check(m, n, k, 1.0, 0.0);
