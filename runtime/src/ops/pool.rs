@@ -122,17 +122,54 @@ fn max_plane_unpadded_backward(
     left: &mut [f32],
 ) {
     let sw = g.stride.1;
-    dxp.fill(0.0);
+    // Windows that tile the plane (2x2 with stride 2, the common case)
+    // visit every input once: their gradient is stored, not added, and
+    // only the rows and columns that no window covers need clearing.
+    let tiles = g.kernel == g.stride;
+    if !tiles || g.in_h != g.kernel.0 * g.out_h || g.in_w != g.kernel.1 * g.out_w {
+        dxp.fill(0.0);
+    }
     left.copy_from_slice(dyp);
     unpadded_rows(g, |start, oy, _| {
         let row = oy * g.out_w..(oy + 1) * g.out_w;
         for (ox, (&best, l)) in yp[row.clone()].iter().zip(&mut left[row]).enumerate() {
             let at = start + ox * sw;
-            let give = *l * is_winner(xp[at], best) as u8 as f32;
-            dxp[at] += give;
+            // `l` at the winner, +0.0 elsewhere (masking bits rather than
+            // multiplying by 0 or 1, which would hand out -0.0 and NaN).
+            let won = (is_winner(xp[at], best) as u32).wrapping_neg();
+            let give = f32::from_bits(l.to_bits() & won);
+            if tiles {
+                dxp[at] = give;
+            } else {
+                dxp[at] += give;
+            }
             *l -= give;
         }
     });
+}
+
+/// Whether `g` is the common 2x2 window with stride 2 and no padding
+/// (LeNet's, VGG's): windows tile the plane, so each input belongs to at
+/// most one window and both passes can work window by window.
+fn is_pairs(g: &Geom2d) -> bool {
+    g.kernel == (2, 2) && g.stride == (2, 2) && g.padding == (0, 0)
+}
+
+/// [`max_plane_unpadded`] for 2x2 windows with stride 2: each output is
+/// the larger of two pairs, read from two input rows.
+fn max_plane_pairs(g: &Geom2d, xp: &[f32], yp: &mut [f32]) {
+    let (w, ow) = (g.in_w, g.out_w);
+    for (oy, y_row) in yp.chunks_exact_mut(ow).enumerate() {
+        let top = &xp[2 * oy * w..][..2 * ow];
+        let bottom = &xp[(2 * oy + 1) * w..][..2 * ow];
+        for ((y, a), b) in y_row
+            .iter_mut()
+            .zip(top.chunks_exact(2))
+            .zip(bottom.chunks_exact(2))
+        {
+            *y = max_nan(max_nan(a[0], a[1]), max_nan(b[0], b[1]));
+        }
+    }
 }
 
 fn check(g: &Geom2d, x: usize, y: usize) -> Result<()> {
@@ -148,6 +185,9 @@ impl PoolOp for Cpu {
             .zip(y.par_chunks_exact_mut(out_plane))
             .with_min_len(min_planes(g))
             .for_each(|(xp, yp)| {
+                if is_pairs(g) {
+                    return max_plane_pairs(g, xp, yp);
+                }
                 if g.padding == (0, 0) {
                     return max_plane_unpadded(g, xp, yp);
                 }
@@ -175,8 +215,8 @@ impl PoolOp for Cpu {
     ) -> Result<()> {
         check(g, x.len(), y.len())?;
         check(g, dx.len(), dy.len())?;
-        scratch.resize(dy.len(), 0.0);
         let (in_plane, out_plane) = (g.in_h * g.in_w, g.out_plane());
+        scratch.resize(dy.len(), 0.0);
         dx.par_chunks_exact_mut(in_plane)
             .zip(x.par_chunks_exact(in_plane))
             .zip(y.par_chunks_exact(out_plane))
@@ -308,6 +348,55 @@ mod tests {
                 "padding {padding}"
             );
             assert_eq!(dx[0], 1.0, "padding {padding}");
+        }
+    }
+
+    /// Both passes against the window-by-window definition (the padded
+    /// path's loops), for the 2x2 stride-2 fast path, tiling windows that
+    /// skip rows (3x3 stride 3, rounding down) and overlapping ones, on
+    /// planes with many ties (values on a coarse grid), a NaN and negative
+    /// gradients.
+    #[test]
+    fn fast_paths_match_the_definition() {
+        let mut rng = crate::Rng::new(3);
+        let cases = [
+            (4, 4, 2, 2),
+            (5, 5, 2, 2),
+            (28, 28, 2, 2),
+            (3, 7, 2, 2),
+            (2, 2, 2, 2),
+            (8, 11, 3, 3),
+            (9, 9, 3, 2),
+        ];
+        for (h, w, k, st) in cases {
+            let g = g2(h, w, k, st, 0);
+            let mut x: Vec<f32> = (0..h * w).map(|_| (rng.uniform() * 4.0).floor()).collect();
+            x[h * w / 2] = f32::NAN;
+            let dy: Vec<f32> = (0..g.out_len()).map(|_| rng.normal()).collect();
+            let mut y = vec![0.0; g.out_len()];
+            Cpu.max_pool2d_forward(&g, &x, &mut y).unwrap();
+            let mut dx = vec![7.0; h * w];
+            Cpu.max_pool2d_backward(&g, &x, &y, &dy, &mut dx, &mut Vec::new())
+                .unwrap();
+            let (mut y_def, mut dx_def) = (vec![0.0; g.out_len()], vec![0.0; h * w]);
+            for oy in 0..g.out_h {
+                for ox in 0..g.out_w {
+                    let o = oy * g.out_w + ox;
+                    let mut best = f32::NEG_INFINITY;
+                    window(&g, oy, ox, |iy, ix| best = max_nan(best, x[iy * w + ix]));
+                    y_def[o] = best;
+                    let mut given = false;
+                    window(&g, oy, ox, |iy, ix| {
+                        if !given && is_winner(x[iy * w + ix], best) {
+                            dx_def[iy * w + ix] += dy[o];
+                            given = true;
+                        }
+                    });
+                }
+            }
+            let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&y), bits(&y_def), "{h}x{w} k{k} s{st} forward");
+            assert_eq!(bits(&dx), bits(&dx_def), "{h}x{w} k{k} s{st} backward");
         }
     }
 
