@@ -86,26 +86,6 @@ impl Geom2d {
     pub fn patch(&self) -> usize {
         self.in_c * self.kernel.0 * self.kernel.1
     }
-
-    /// The range of output columns `ox` whose input column
-    /// `ox * stride + j - padding` lies inside the image, for kernel column
-    /// `j` (and the same for rows). Everything outside reads padding.
-    pub(crate) fn valid(
-        out: usize,
-        input: usize,
-        stride: usize,
-        pad: usize,
-        j: usize,
-    ) -> (usize, usize) {
-        // ox * stride + j >= pad  and  ox * stride + j < input + pad.
-        let lo = pad.saturating_sub(j).div_ceil(stride);
-        let hi = if input + pad > j {
-            (input + pad - j).div_ceil(stride).min(out)
-        } else {
-            0
-        };
-        (lo.min(hi), hi)
-    }
 }
 
 #[cfg(test)]
@@ -120,34 +100,5 @@ mod tests {
         assert_eq!(out_len(8, 3, 2, 1), Some(4));
         assert_eq!(out_len(3, 5, 1, 0), None);
         assert_eq!(out_len(3, 2, 0, 0), None);
-    }
-
-    #[test]
-    fn valid_ranges_match_brute_force() {
-        for input in 1..7 {
-            for k in 1..4 {
-                for s in 1..4 {
-                    for p in 0..3 {
-                        let Some(out) = out_len(input, k, s, p) else {
-                            continue;
-                        };
-                        for j in 0..k {
-                            let inside: Vec<usize> = (0..out)
-                                .filter(|&o| {
-                                    let i = (o * s + j) as isize - p as isize;
-                                    i >= 0 && (i as usize) < input
-                                })
-                                .collect();
-                            let (lo, hi) = Geom2d::valid(out, input, s, p, j);
-                            assert_eq!(
-                                inside,
-                                (lo..hi).collect::<Vec<_>>(),
-                                "in {input} k {k} s {s} p {p} j {j}"
-                            );
-                        }
-                    }
-                }
-            }
-        }
     }
 }
