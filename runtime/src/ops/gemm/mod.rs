@@ -81,7 +81,7 @@ pub(crate) fn gemm_slices(
 /// second core and handing it half costs tens of microseconds on the 2-core
 /// CI machine; splitting W1's products (6.4M multiply-adds, about 100 us)
 /// made its step slower, splitting W2's (16M to 100M) made it faster.
-const PARALLEL_MIN: usize = 1 << 23;
+const PARALLEL_MIN: usize = 1 << 22;
 
 /// The AVX-512 product, split into row or column bands across the rayon
 /// pool when it is large enough to pay for the hand-off.
