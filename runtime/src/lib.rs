@@ -27,6 +27,8 @@ mod tensor;
 pub mod train;
 
 pub use backend::{Backend, Cpu, Device};
+#[cfg(feature = "cuda")]
+pub use backend::{Cuda, CudaBuf};
 pub use data::Dataset;
 pub use error::{Error, Result};
 pub use init::Init;

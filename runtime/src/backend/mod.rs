@@ -6,8 +6,12 @@
 //! written once against `B: Backend` runs on every backend.
 
 pub(crate) mod cpu;
+#[cfg(feature = "cuda")]
+pub mod cuda;
 
 pub use cpu::Cpu;
+#[cfg(feature = "cuda")]
+pub use cuda::{Cuda, CudaBuf};
 
 use crate::ops::{
     activation::ActivationOp, add::AddOp, batch_norm::BatchNormOp, bias::BiasOp, conv::ConvOp,

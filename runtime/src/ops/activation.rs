@@ -174,3 +174,70 @@ impl ActivationOp for Cpu {
         Ok(())
     }
 }
+
+#[cfg(feature = "cuda")]
+pub(crate) static CUDA: crate::backend::cuda::Kernels = crate::backend::cuda::Kernels {
+    name: "activation",
+    src: include_str!("activation.cu"),
+};
+
+#[cfg(feature = "cuda")]
+impl Activation {
+    /// The kernel's code for this activation and its slope (activation.cu).
+    fn cuda_code(self) -> (i32, f32) {
+        match self {
+            Activation::Step => (0, 0.0),
+            Activation::Sigmoid => (1, 0.0),
+            Activation::Tanh => (2, 0.0),
+            Activation::Relu => (3, 0.0),
+            Activation::LeakyRelu(s) => (4, s),
+            Activation::Identity => (5, 0.0),
+        }
+    }
+}
+
+#[cfg(feature = "cuda")]
+impl ActivationOp for crate::backend::Cuda {
+    fn activation_forward(&self, act: Activation, x: &Self::Buf, y: &mut Self::Buf) -> Result<()> {
+        use crate::backend::cuda::{check_len, int, Grid};
+        check_len("activation y", x.len(), y.len())?;
+        if act == Activation::Identity {
+            return self.copy(x, y);
+        }
+        let ((kind, slope), n) = (act.cuda_code(), int(x.len())?);
+        let grid = Grid::elements(x.len());
+        self.launch(
+            &CUDA,
+            "activation_forward",
+            grid,
+            &[&kind, &slope, &n, &x.ptr(), &y.ptr()],
+        )
+    }
+
+    fn activation_backward(
+        &self,
+        act: Activation,
+        x: &Self::Buf,
+        y: &Self::Buf,
+        dy: &Self::Buf,
+        dx: &mut Self::Buf,
+    ) -> Result<()> {
+        use crate::backend::cuda::{check_len, int, Grid};
+        if act == Activation::Step {
+            return Err(Error::NotDifferentiable {
+                layer: "Step",
+                hint: "train with Sigmoid and use Step only for inference",
+            });
+        }
+        check_len("activation y", x.len(), y.len())?;
+        check_len("activation dy", x.len(), dy.len())?;
+        check_len("activation dx", x.len(), dx.len())?;
+        if act == Activation::Identity {
+            return self.copy(dy, dx);
+        }
+        let ((kind, slope), n) = (act.cuda_code(), int(x.len())?);
+        let args: [&dyn crate::backend::cuda::KernelArg; 7] =
+            [&kind, &slope, &n, &x.ptr(), &y.ptr(), &dy.ptr(), &dx.ptr()];
+        self.launch(&CUDA, "activation_backward", Grid::elements(x.len()), &args)
+    }
+}

@@ -19,3 +19,25 @@ impl AddOp for Cpu {
         Ok(())
     }
 }
+
+#[cfg(feature = "cuda")]
+pub(crate) static CUDA: crate::backend::cuda::Kernels = crate::backend::cuda::Kernels {
+    name: "add",
+    src: include_str!("add.cu"),
+};
+
+#[cfg(feature = "cuda")]
+impl AddOp for crate::backend::Cuda {
+    fn add(&self, a: &Self::Buf, b: &Self::Buf, out: &mut Self::Buf) -> Result<()> {
+        use crate::backend::cuda::{check_len, int, Grid};
+        check_len("add a", out.len(), a.len())?;
+        check_len("add b", out.len(), b.len())?;
+        let n = int(out.len())?;
+        self.launch(
+            &CUDA,
+            "add",
+            Grid::elements(out.len()),
+            &[&n, &a.ptr(), &b.ptr(), &out.ptr()],
+        )
+    }
+}

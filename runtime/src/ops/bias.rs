@@ -36,3 +36,47 @@ impl BiasOp for Cpu {
         Ok(())
     }
 }
+
+#[cfg(feature = "cuda")]
+pub(crate) static CUDA: crate::backend::cuda::Kernels = crate::backend::cuda::Kernels {
+    name: "bias",
+    src: include_str!("bias.cu"),
+};
+
+#[cfg(feature = "cuda")]
+impl BiasOp for crate::backend::Cuda {
+    fn add_bias(
+        &self,
+        rows: usize,
+        cols: usize,
+        bias: &Self::Buf,
+        y: &mut Self::Buf,
+    ) -> Result<()> {
+        use crate::backend::cuda::{check_len, int, Grid};
+        check_len("add_bias bias", cols, bias.len())?;
+        check_len("add_bias y", rows * cols, y.len())?;
+        let (r, c) = (int(rows)?, int(cols)?);
+        int(rows * cols)?;
+        let grid = Grid::elements(rows * cols);
+        self.launch(&CUDA, "add_bias", grid, &[&r, &c, &bias.ptr(), &y.ptr()])
+    }
+
+    fn bias_grad(
+        &self,
+        rows: usize,
+        cols: usize,
+        dy: &Self::Buf,
+        db: &mut Self::Buf,
+    ) -> Result<()> {
+        use crate::backend::cuda::{check_len, int, Grid};
+        check_len("bias_grad dy", rows * cols, dy.len())?;
+        check_len("bias_grad db", cols, db.len())?;
+        let (r, c) = (int(rows)?, int(cols)?);
+        self.launch(
+            &CUDA,
+            "bias_grad",
+            Grid::elements(cols),
+            &[&r, &c, &dy.ptr(), &db.ptr()],
+        )
+    }
+}

@@ -58,6 +58,46 @@ impl DropoutOp for Cpu {
     }
 }
 
+#[cfg(feature = "cuda")]
+pub(crate) static CUDA: crate::backend::cuda::Kernels = crate::backend::cuda::Kernels {
+    name: "dropout",
+    src: include_str!("dropout.cu"),
+};
+
+#[cfg(feature = "cuda")]
+impl DropoutOp for crate::backend::Cuda {
+    fn dropout_forward(
+        &self,
+        p: f32,
+        seed: u64,
+        x: &Self::Buf,
+        y: &mut Self::Buf,
+        mask: &mut Self::Buf,
+    ) -> Result<()> {
+        use crate::backend::cuda::{check_len, int, Grid, KernelArg};
+        check_len("dropout y", x.len(), y.len())?;
+        check_len("dropout mask", x.len(), mask.len())?;
+        // The same scale as the CPU's, computed once on the host.
+        let (n, scale) = (int(x.len())?, 1.0 / (1.0 - p));
+        let args: [&dyn KernelArg; 7] = [&n, &p, &scale, &seed, &x.ptr(), &y.ptr(), &mask.ptr()];
+        self.launch(&CUDA, "dropout_forward", Grid::elements(x.len()), &args)
+    }
+
+    fn dropout_backward(&self, mask: &Self::Buf, dy: &Self::Buf, dx: &mut Self::Buf) -> Result<()> {
+        use crate::backend::cuda::{check_len, int, Grid};
+        check_len("dropout dy", mask.len(), dy.len())?;
+        check_len("dropout dx", mask.len(), dx.len())?;
+        let n = int(mask.len())?;
+        let grid = Grid::elements(mask.len());
+        self.launch(
+            &CUDA,
+            "dropout_backward",
+            grid,
+            &[&n, &mask.ptr(), &dy.ptr(), &dx.ptr()],
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

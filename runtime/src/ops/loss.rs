@@ -180,6 +180,93 @@ impl LossOp for Cpu {
     }
 }
 
+#[cfg(feature = "cuda")]
+pub(crate) static CUDA: crate::backend::cuda::Kernels = crate::backend::cuda::Kernels {
+    name: "loss",
+    src: include_str!("loss.cu"),
+};
+
+#[cfg(feature = "cuda")]
+impl LossOp for crate::backend::Cuda {
+    fn loss(
+        &self,
+        kind: LossKind,
+        rows: usize,
+        cols: usize,
+        pred: &Self::Buf,
+        target: &Self::Buf,
+        grad: Option<&mut Self::Buf>,
+        loss_sum: &mut Self::Buf,
+    ) -> Result<()> {
+        use crate::backend::cuda::{check_len, int, Grid, KernelArg};
+        check_len("loss pred", rows * cols, pred.len())?;
+        let target_cols = if kind == LossKind::SoftmaxCrossEntropy {
+            1
+        } else {
+            cols
+        };
+        check_len("loss target", rows * target_cols, target.len())?;
+        check_len("loss sum", 1, loss_sum.len())?;
+        if let Some(g) = grad.as_deref() {
+            check_len("loss grad", rows * cols, g.len())?;
+        }
+        // A null pointer tells the kernel not to write a gradient.
+        let grad = grad.map_or(0, |g| g.ptr());
+        let (r, c, n) = (int(rows)?, int(cols)?, int(rows * cols)?);
+        let (p, t, sum) = (pred.ptr(), target.ptr(), loss_sum.ptr());
+        match kind {
+            LossKind::Mse => {
+                let scale = 2.0 / (rows * cols) as f32;
+                let args: [&dyn KernelArg; 7] = [&n, &c, &scale, &p, &t, &grad, &sum];
+                self.launch(&CUDA, "mse", Grid::elements(rows * cols), &args)
+            }
+            LossKind::BinaryCrossEntropy => {
+                let scale = 1.0 / (rows * cols) as f32;
+                let args: [&dyn KernelArg; 8] = [&n, &c, &scale, &BCE_EPS, &p, &t, &grad, &sum];
+                self.launch(&CUDA, "bce", Grid::elements(rows * cols), &args)
+            }
+            LossKind::SoftmaxCrossEntropy => {
+                let inv_rows = 1.0 / rows as f32;
+                let args: [&dyn KernelArg; 7] = [&r, &c, &inv_rows, &p, &t, &grad, &sum];
+                let grid = Grid::warp_per_item(rows);
+                self.launch(&CUDA, "softmax_cross_entropy", grid, &args)
+            }
+        }
+    }
+
+    fn count_correct(
+        &self,
+        kind: LossKind,
+        rows: usize,
+        cols: usize,
+        pred: &Self::Buf,
+        target: &Self::Buf,
+        hits: &mut Self::Buf,
+    ) -> Result<()> {
+        use crate::backend::cuda::{check_len, int, Grid};
+        check_len("count_correct pred", rows * cols, pred.len())?;
+        check_len("count_correct hits", 1, hits.len())?;
+        let (r, c, n) = (int(rows)?, int(cols)?, int(rows * cols)?);
+        let (p, t, h) = (pred.ptr(), target.ptr(), hits.ptr());
+        match kind {
+            LossKind::SoftmaxCrossEntropy => {
+                check_len("count_correct target", rows, target.len())?;
+                self.launch(
+                    &CUDA,
+                    "hits_class",
+                    Grid::elements(rows),
+                    &[&r, &c, &p, &t, &h],
+                )
+            }
+            LossKind::BinaryCrossEntropy | LossKind::Mse => {
+                check_len("count_correct target", rows * cols, target.len())?;
+                let grid = Grid::elements(rows * cols);
+                self.launch(&CUDA, "hits_binary", grid, &[&n, &c, &p, &t, &h])
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -32,3 +32,19 @@ pub mod window;
 /// sooner.
 pub(crate) const PARALLEL_ELEMENTWISE: usize = 1 << 17;
 pub(crate) const PARALLEL_CHUNK: usize = 1 << 14;
+
+/// Every op's CUDA source, for compiling them all at once (warm-up, and
+/// the check that each compiles).
+#[cfg(feature = "cuda")]
+pub const CUDA_KERNELS: &[&crate::backend::cuda::Kernels] = &[
+    &activation::CUDA,
+    &add::CUDA,
+    &batch_norm::CUDA,
+    &bias::CUDA,
+    &conv::CUDA,
+    &dropout::CUDA,
+    &loss::CUDA,
+    &optim::CUDA,
+    &pool::CUDA,
+    &softmax::CUDA,
+];

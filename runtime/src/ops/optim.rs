@@ -218,3 +218,116 @@ impl OptimOp for Cpu {
         Ok(())
     }
 }
+
+#[cfg(feature = "cuda")]
+pub(crate) static CUDA: crate::backend::cuda::Kernels = crate::backend::cuda::Kernels {
+    name: "optim",
+    src: include_str!("optim.cu"),
+};
+
+#[cfg(feature = "cuda")]
+impl OptimOp for crate::backend::Cuda {
+    fn sgd_step(
+        &self,
+        h: &SgdStep,
+        param: &mut Self::Buf,
+        grad: &Self::Buf,
+        velocity: Option<&mut Self::Buf>,
+    ) -> Result<()> {
+        use crate::backend::cuda::{check_len, int, Grid, KernelArg};
+        check_len("sgd grad", param.len(), grad.len())?;
+        let (n, grid) = (int(param.len())?, Grid::elements(param.len()));
+        let (p, g) = (param.ptr(), grad.ptr());
+        match velocity {
+            Some(v) if h.momentum != 0.0 => {
+                check_len("sgd velocity", param.len(), v.len())?;
+                let nesterov = i32::from(h.nesterov);
+                let args: [&dyn KernelArg; 8] = [
+                    &n,
+                    &h.lr,
+                    &h.momentum,
+                    &h.weight_decay,
+                    &nesterov,
+                    &p,
+                    &g,
+                    &v.ptr(),
+                ];
+                self.launch(&CUDA, "sgd_momentum", grid, &args)
+            }
+            _ => self.launch(&CUDA, "sgd", grid, &[&n, &h.lr, &h.weight_decay, &p, &g]),
+        }
+    }
+
+    fn adam_step(
+        &self,
+        h: &AdamStep,
+        param: &mut Self::Buf,
+        grad: &Self::Buf,
+        m: &mut Self::Buf,
+        v: &mut Self::Buf,
+    ) -> Result<()> {
+        use crate::backend::cuda::{check_len, int, Grid, KernelArg};
+        let len = param.len();
+        check_len("adam grad", len, grad.len())?;
+        check_len("adam m", len, m.len())?;
+        check_len("adam v", len, v.len())?;
+        // The constants of the CPU kernel, folded the same way.
+        let bc1 = 1.0 - h.beta1.powf(h.t as f32);
+        let bc2 = 1.0 - h.beta2.powf(h.t as f32);
+        let (shrink, l2) = if h.decoupled {
+            (1.0 - h.lr * h.weight_decay, 0.0)
+        } else {
+            (1.0, h.weight_decay)
+        };
+        let (step, inv_sqrt_bc2) = (h.lr / bc1, 1.0 / bc2.sqrt());
+        let n = int(len)?;
+        let (p, g, mp, vp) = (param.ptr(), grad.ptr(), m.ptr(), v.ptr());
+        let args: [&dyn KernelArg; 12] = [
+            &n,
+            &step,
+            &inv_sqrt_bc2,
+            &h.beta1,
+            &h.beta2,
+            &h.eps,
+            &shrink,
+            &l2,
+            &p,
+            &g,
+            &mp,
+            &vp,
+        ];
+        self.launch(&CUDA, "adam", Grid::elements(len), &args)
+    }
+
+    fn rmsprop_step(
+        &self,
+        h: &RmsPropStep,
+        param: &mut Self::Buf,
+        grad: &Self::Buf,
+        sq: &mut Self::Buf,
+    ) -> Result<()> {
+        use crate::backend::cuda::{check_len, int, Grid, KernelArg};
+        check_len("rmsprop grad", param.len(), grad.len())?;
+        check_len("rmsprop sq", param.len(), sq.len())?;
+        let n = int(param.len())?;
+        let (p, g, s) = (param.ptr(), grad.ptr(), sq.ptr());
+        let args: [&dyn KernelArg; 8] = [&n, &h.lr, &h.alpha, &h.eps, &h.weight_decay, &p, &g, &s];
+        self.launch(&CUDA, "rmsprop", Grid::elements(param.len()), &args)
+    }
+
+    fn adagrad_step(
+        &self,
+        h: &AdaGradStep,
+        param: &mut Self::Buf,
+        grad: &Self::Buf,
+        sum: &mut Self::Buf,
+    ) -> Result<()> {
+        use crate::backend::cuda::{check_len, int, Grid, KernelArg};
+        check_len("adagrad grad", param.len(), grad.len())?;
+        check_len("adagrad sum", param.len(), sum.len())?;
+        let n = int(param.len())?;
+        let (p, g, s) = (param.ptr(), grad.ptr(), sum.ptr());
+        let args: [&dyn KernelArg; 7] = [&n, &h.lr, &h.eps, &h.weight_decay, &p, &g, &s];
+        self.launch(&CUDA, "adagrad", Grid::elements(param.len()), &args)
+    }
+}

@@ -283,6 +283,82 @@ impl PoolOp for Cpu {
     }
 }
 
+#[cfg(feature = "cuda")]
+pub(crate) static CUDA: crate::backend::cuda::Kernels = crate::backend::cuda::Kernels {
+    name: "pool",
+    src: include_str!("pool.cu"),
+};
+
+#[cfg(feature = "cuda")]
+impl PoolOp for crate::backend::Cuda {
+    fn max_pool2d_forward(&self, g: &Geom2d, x: &Self::Buf, y: &mut Self::Buf) -> Result<()> {
+        use crate::backend::cuda::Grid;
+        check_pool_cuda(g, x.len(), y.len())?;
+        let geom = g.kernel_arg()?;
+        let grid = Grid::elements(g.out_len());
+        self.launch(
+            &CUDA,
+            "max_pool_forward",
+            grid,
+            &[&geom, &x.ptr(), &y.ptr()],
+        )
+    }
+
+    fn max_pool2d_backward(
+        &self,
+        g: &Geom2d,
+        x: &Self::Buf,
+        y: &Self::Buf,
+        dy: &Self::Buf,
+        dx: &mut Self::Buf,
+        _scratch: &mut Self::Buf,
+    ) -> Result<()> {
+        use crate::backend::cuda::Grid;
+        check_pool_cuda(g, x.len(), y.len())?;
+        check_pool_cuda(g, dx.len(), dy.len())?;
+        let geom = g.kernel_arg()?;
+        self.fill(dx, 0.0)?;
+        let grid = Grid::elements(g.out_len());
+        let args: [&dyn crate::backend::cuda::KernelArg; 5] =
+            [&geom, &x.ptr(), &y.ptr(), &dy.ptr(), &dx.ptr()];
+        self.launch(&CUDA, "max_pool_backward", grid, &args)
+    }
+
+    fn avg_pool2d_forward(&self, g: &Geom2d, x: &Self::Buf, y: &mut Self::Buf) -> Result<()> {
+        use crate::backend::cuda::Grid;
+        check_pool_cuda(g, x.len(), y.len())?;
+        let geom = g.kernel_arg()?;
+        let grid = Grid::elements(g.out_len());
+        self.launch(
+            &CUDA,
+            "avg_pool_forward",
+            grid,
+            &[&geom, &x.ptr(), &y.ptr()],
+        )
+    }
+
+    fn avg_pool2d_backward(&self, g: &Geom2d, dy: &Self::Buf, dx: &mut Self::Buf) -> Result<()> {
+        use crate::backend::cuda::Grid;
+        check_pool_cuda(g, dx.len(), dy.len())?;
+        let geom = g.kernel_arg()?;
+        self.fill(dx, 0.0)?;
+        let grid = Grid::elements(g.out_len());
+        self.launch(
+            &CUDA,
+            "avg_pool_backward",
+            grid,
+            &[&geom, &dy.ptr(), &dx.ptr()],
+        )
+    }
+}
+
+#[cfg(feature = "cuda")]
+fn check_pool_cuda(g: &Geom2d, x: usize, y: usize) -> Result<()> {
+    use crate::backend::cuda::check_len;
+    check_len("pool input", g.in_len(), x)?;
+    check_len("pool output", g.out_len(), y)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -76,3 +76,54 @@ impl SoftmaxOp for Cpu {
         Ok(())
     }
 }
+
+#[cfg(feature = "cuda")]
+pub(crate) static CUDA: crate::backend::cuda::Kernels = crate::backend::cuda::Kernels {
+    name: "softmax",
+    src: include_str!("softmax.cu"),
+};
+
+#[cfg(feature = "cuda")]
+impl SoftmaxOp for crate::backend::Cuda {
+    fn softmax_forward(
+        &self,
+        rows: usize,
+        cols: usize,
+        x: &Self::Buf,
+        y: &mut Self::Buf,
+    ) -> Result<()> {
+        use crate::backend::cuda::{check_len, int, Grid};
+        check_len("softmax x", rows * cols, x.len())?;
+        check_len("softmax y", rows * cols, y.len())?;
+        let (r, c) = (int(rows)?, int(cols)?);
+        let grid = Grid::warp_per_item(rows);
+        self.launch(
+            &CUDA,
+            "softmax_forward",
+            grid,
+            &[&r, &c, &x.ptr(), &y.ptr()],
+        )
+    }
+
+    fn softmax_backward(
+        &self,
+        rows: usize,
+        cols: usize,
+        y: &Self::Buf,
+        dy: &Self::Buf,
+        dx: &mut Self::Buf,
+    ) -> Result<()> {
+        use crate::backend::cuda::{check_len, int, Grid};
+        check_len("softmax y", rows * cols, y.len())?;
+        check_len("softmax dy", rows * cols, dy.len())?;
+        check_len("softmax dx", rows * cols, dx.len())?;
+        let (r, c) = (int(rows)?, int(cols)?);
+        let grid = Grid::warp_per_item(rows);
+        self.launch(
+            &CUDA,
+            "softmax_backward",
+            grid,
+            &[&r, &c, &y.ptr(), &dy.ptr(), &dx.ptr()],
+        )
+    }
+}

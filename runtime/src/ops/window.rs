@@ -88,6 +88,45 @@ impl Geom2d {
     }
 }
 
+/// [`Geom2d`] as CUDA kernels take it: the `Geom` struct of the kernels'
+/// prelude, field for field.
+#[cfg(feature = "cuda")]
+#[repr(C)]
+pub(crate) struct CudaGeom([i32; 13]);
+
+#[cfg(feature = "cuda")]
+impl crate::backend::cuda::KernelArg for CudaGeom {
+    fn as_arg(&self) -> *mut std::ffi::c_void {
+        self as *const CudaGeom as *mut std::ffi::c_void
+    }
+}
+
+#[cfg(feature = "cuda")]
+impl Geom2d {
+    /// The geometry as a kernel argument; fails for sizes a kernel's `int`
+    /// indices cannot reach.
+    pub(crate) fn kernel_arg(&self) -> Result<CudaGeom> {
+        use crate::backend::cuda::int;
+        int(self.in_len().max(self.out_len()))?;
+        let g = self;
+        Ok(CudaGeom([
+            int(g.batch)?,
+            int(g.in_c)?,
+            int(g.in_h)?,
+            int(g.in_w)?,
+            int(g.out_c)?,
+            int(g.out_h)?,
+            int(g.out_w)?,
+            int(g.kernel.0)?,
+            int(g.kernel.1)?,
+            int(g.stride.0)?,
+            int(g.stride.1)?,
+            int(g.padding.0)?,
+            int(g.padding.1)?,
+        ]))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,6 +11,9 @@ mod avx512;
 mod portable;
 
 use crate::backend::{cpu::check_len, Cpu, Device};
+
+#[cfg(feature = "cuda")]
+pub(crate) mod cuda;
 use crate::Result;
 
 /// Row-major matrix product with optional transposes.

@@ -1,0 +1,612 @@
+//! The CUDA backend: buffers live in GPU memory, products go through cuBLAS
+//! and every other op is a CUDA kernel compiled at run time by NVRTC.
+//!
+//! Everything is loaded dynamically (cudarc's `dynamic-loading`), so the
+//! crate builds with the `cuda` feature on a machine with no CUDA toolkit
+//! and no driver, and [`Cuda::new`] there returns an error that says what
+//! is missing instead of panicking.
+//!
+//! Each op's kernels sit beside its CPU kernels (`ops/<op>.cu` next to
+//! `ops/<op>.rs`) and are named by a [`Kernels`] constant in the op's
+//! module. A source is compiled to PTX once per process, on the first call
+//! of one of its kernels, and loaded once per device; later launches look
+//! the function up in a table and go straight to `cuLaunchKernel`, with
+//! their arguments in an array on the stack, so a training step after
+//! warm-up allocates nothing on the host or on the device.
+//!
+//! All work goes to one stream per device, in order, so kernels never need
+//! events between them; the host waits only when it reads a buffer back.
+
+use super::Device;
+use crate::{Error, Result};
+use cudarc::cublas::CudaBlas;
+use cudarc::driver::{
+    result as driver, sys, CudaContext, CudaFunction, CudaModule, CudaSlice, CudaStream, DevicePtr,
+};
+use cudarc::nvrtc::{compile_ptx_with_opts, CompileOptions, Ptx};
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::ffi::c_void;
+use std::fmt;
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+
+/// One op's CUDA source: its kernels are `extern "C"` functions in `src`.
+#[derive(Debug)]
+pub struct Kernels {
+    /// The op's name, used in messages and as the source's file name.
+    pub name: &'static str,
+    /// CUDA C++ source, compiled after [`PRELUDE`].
+    pub src: &'static str,
+}
+
+/// Helpers every kernel source may use (reductions, grid-stride loops).
+pub const PRELUDE: &str = include_str!("prelude.cu");
+
+/// Threads per block for elementwise and reduction kernels. The prelude's
+/// block reduction assumes this value (a multiple of 32, at most 1024).
+pub(crate) const BLOCK: u32 = 256;
+
+/// Most arguments any kernel here takes; launches keep them on the stack.
+const MAX_ARGS: usize = 24;
+
+/// PTX by source name, compiled once per process and shared by every
+/// device (NVRTC does not need one).
+static PTX: LazyLock<Mutex<HashMap<&'static str, Arc<str>>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// Compile one op's kernels to PTX. Needs only libnvrtc, no device: CI
+/// calls this for every source so that a kernel that does not compile
+/// fails the build.
+pub fn compile_ptx(k: &Kernels) -> Result<String> {
+    if !nvrtc_present() {
+        return Err(missing(
+            "libnvrtc (NVRTC, e.g. `pip install nvidia-cuda-nvrtc-cu12`, on LD_LIBRARY_PATH)",
+        ));
+    }
+    // The #line directive makes NVRTC's messages point into the op's own
+    // file rather than into the prelude glued in front of it.
+    let src = format!("{PRELUDE}\n#line 1 \"{}.cu\"\n{}", k.name, k.src);
+    let opts = CompileOptions {
+        name: Some(format!("{}.cu", k.name)),
+        ..Default::default()
+    };
+    let ptx = compile_ptx_with_opts(src, opts).map_err(|e| Error::Backend {
+        backend: "cuda",
+        why: format!("NVRTC could not compile {}.cu: {e}", k.name),
+    })?;
+    Ok(ptx.to_src())
+}
+
+fn cached_ptx(k: &'static Kernels) -> Result<Arc<str>> {
+    let mut cache = PTX.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(p) = cache.get(k.name) {
+        return Ok(p.clone());
+    }
+    let ptx: Arc<str> = compile_ptx(k)?.into();
+    cache.insert(k.name, ptx.clone());
+    Ok(ptx)
+}
+
+fn nvrtc_present() -> bool {
+    // SAFETY: only tries to open the library.
+    unsafe { cudarc::nvrtc::sys::is_culib_present() }
+}
+
+fn missing(what: &str) -> Error {
+    Error::Backend {
+        backend: "cuda",
+        why: format!("{what} was not found; use the Cpu backend on this machine"),
+    }
+}
+
+pub(crate) fn driver_error(e: driver::DriverError) -> Error {
+    Error::Backend {
+        backend: "cuda",
+        why: format!("CUDA driver: {e}"),
+    }
+}
+
+/// An NVIDIA GPU, with its stream, its cuBLAS handle and its loaded kernels.
+///
+/// Cheap to clone: clones share the device. Create one with [`Cuda::new`]
+/// and pass it wherever a network or tensor is made:
+///
+/// ```no_run
+/// # use staticnn_runtime::{Cuda, Rank1, Tensor};
+/// let gpu = Cuda::new(0)?;
+/// let x = Tensor::<Cuda, Rank1<3>>::from_slice(&gpu, &[1.0, 2.0, 3.0])?;
+/// # Ok::<(), staticnn_runtime::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Cuda {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    ordinal: usize,
+    name: String,
+    ctx: Arc<CudaContext>,
+    stream: Arc<CudaStream>,
+    blas: CudaBlas,
+    /// Modules loaded on this device, by source name.
+    modules: Mutex<HashMap<&'static str, Arc<CudaModule>>>,
+    /// Functions by (source, kernel) name. A lookup hashes two static
+    /// strings and clones nothing.
+    functions: Mutex<HashMap<(&'static str, &'static str), CudaFunction>>,
+}
+
+impl fmt::Debug for Cuda {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cuda")
+            .field("ordinal", &self.inner.ordinal)
+            .field("name", &self.inner.name)
+            .finish()
+    }
+}
+
+impl PartialEq for Cuda {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+impl Cuda {
+    /// The GPU numbered `ordinal` (0 for the first). Fails with a clear
+    /// error, never a panic, when the driver, cuBLAS or NVRTC cannot be
+    /// loaded or there is no such device.
+    pub fn new(ordinal: usize) -> Result<Self> {
+        // cudarc panics when asked for a library it cannot open, so each
+        // one is looked for first.
+        // SAFETY: these only try to open the libraries.
+        if !unsafe { sys::is_culib_present() } {
+            return Err(missing("the NVIDIA driver (libcuda)"));
+        }
+        if !unsafe { cudarc::cublas::sys::is_culib_present() } {
+            return Err(missing("cuBLAS (libcublas)"));
+        }
+        if !nvrtc_present() {
+            return Err(missing("NVRTC (libnvrtc)"));
+        }
+        let count = CudaContext::device_count().map_err(driver_error)?;
+        if ordinal >= count.max(0) as usize {
+            return Err(Error::Backend {
+                backend: "cuda",
+                why: format!("there is no GPU {ordinal}: the driver reports {count}"),
+            });
+        }
+        let ctx = CudaContext::new(ordinal).map_err(driver_error)?;
+        // One stream, used in order: events between kernels would only
+        // cost time (and each buffer two of them).
+        // SAFETY: no buffer exists yet, and all work goes to one stream.
+        unsafe { ctx.disable_event_tracking() };
+        let name = ctx.name().map_err(driver_error)?;
+        let stream = ctx.new_stream().map_err(driver_error)?;
+        let blas = CudaBlas::new(stream.clone()).map_err(|e| Error::Backend {
+            backend: "cuda",
+            why: format!("cuBLAS: {e}"),
+        })?;
+        Ok(Cuda {
+            inner: Arc::new(Inner {
+                ordinal,
+                name,
+                ctx,
+                stream,
+                blas,
+                modules: Mutex::new(HashMap::new()),
+                functions: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    /// Whether a usable GPU is present (driver, cuBLAS, NVRTC and at least
+    /// one device).
+    pub fn is_available() -> bool {
+        // SAFETY: these only try to open the libraries.
+        let libraries =
+            unsafe { sys::is_culib_present() && cudarc::cublas::sys::is_culib_present() };
+        libraries && nvrtc_present() && CudaContext::device_count().is_ok_and(|n| n > 0)
+    }
+
+    /// The device's name ("NVIDIA H100 80GB HBM3").
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// Wait until every queued kernel has finished (for timing; reading a
+    /// buffer waits by itself).
+    pub fn synchronize(&self) -> Result<()> {
+        self.inner.stream.synchronize().map_err(driver_error)
+    }
+
+    /// Compile every kernel the runtime has, once, so that the first
+    /// training step does not pay for it.
+    pub fn warm_up(&self) -> Result<()> {
+        for k in crate::ops::CUDA_KERNELS {
+            self.module(k)?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn stream(&self) -> &Arc<CudaStream> {
+        &self.inner.stream
+    }
+
+    pub(crate) fn blas(&self) -> &CudaBlas {
+        &self.inner.blas
+    }
+
+    pub(crate) fn bind(&self) -> Result<()> {
+        self.inner.ctx.bind_to_thread().map_err(driver_error)
+    }
+
+    fn module(&self, k: &'static Kernels) -> Result<Arc<CudaModule>> {
+        let mut modules = self
+            .inner
+            .modules
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(m) = modules.get(k.name) {
+            return Ok(m.clone());
+        }
+        let ptx = cached_ptx(k)?;
+        let module = self
+            .inner
+            .ctx
+            .load_module(Ptx::from_src(ptx.as_ref()))
+            .map_err(driver_error)?;
+        modules.insert(k.name, module.clone());
+        Ok(module)
+    }
+
+    fn function(&self, k: &'static Kernels, name: &'static str) -> Result<sys::CUfunction> {
+        let key = (k.name, name);
+        {
+            let functions = self
+                .inner
+                .functions
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if let Some(f) = functions.get(&key) {
+                return Ok(f.cu_function());
+            }
+        }
+        let f = self
+            .module(k)?
+            .load_function(name)
+            .map_err(|e| Error::Backend {
+                backend: "cuda",
+                why: format!("kernel `{name}` in {}.cu: {e}", k.name),
+            })?;
+        let raw = f.cu_function();
+        self.inner
+            .functions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key, f);
+        Ok(raw)
+    }
+
+    /// Queue kernel `name` of `k` on the device's stream.
+    pub(crate) fn launch(
+        &self,
+        k: &'static Kernels,
+        name: &'static str,
+        grid: Grid,
+        args: &[&dyn KernelArg],
+    ) -> Result<()> {
+        if grid.blocks == 0 {
+            return Ok(());
+        }
+        let f = self.function(k, name)?;
+        if args.len() > MAX_ARGS {
+            return Err(Error::Backend {
+                backend: "cuda",
+                why: format!(
+                    "kernel `{name}` given {} arguments, at most {MAX_ARGS} fit",
+                    args.len()
+                ),
+            });
+        }
+        let mut raw = [std::ptr::null_mut::<c_void>(); MAX_ARGS];
+        for (r, a) in raw.iter_mut().zip(args) {
+            *r = a.as_arg();
+        }
+        self.bind()?;
+        // SAFETY: every pointer in `raw` points at a value borrowed for
+        // this call; the kernel's signature is the op's to keep in step
+        // with its `.cu` file, and kernels check their sizes.
+        unsafe {
+            driver::launch_kernel(
+                f,
+                (grid.blocks, grid.rows, 1),
+                (grid.threads, 1, 1),
+                grid.shared,
+                self.inner.stream.cu_stream(),
+                &mut raw[..args.len()],
+            )
+        }
+        .map_err(|e| Error::Backend {
+            backend: "cuda",
+            why: format!("launching `{name}` ({}.cu): {e}", k.name),
+        })
+    }
+
+    fn alloc(&self, len: usize) -> Result<CudaSlice<f32>> {
+        let stream = &self.inner.stream;
+        // cuMemAlloc refuses zero bytes; scratch buffers start empty.
+        if len == 0 {
+            stream.null()
+        } else {
+            // SAFETY: the values are unspecified until written, as
+            // `Device::resize` documents; `zeros` clears them.
+            unsafe { stream.alloc::<f32>(len) }
+        }
+        .map_err(driver_error)
+    }
+}
+
+/// A launch shape: `blocks` x `rows` blocks of `threads` threads.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Grid {
+    pub blocks: u32,
+    pub rows: u32,
+    pub threads: u32,
+    pub shared: u32,
+}
+
+impl Grid {
+    /// Enough blocks of [`BLOCK`] threads for one thread per value
+    /// (kernels loop when the grid is capped).
+    pub fn elements(n: usize) -> Self {
+        let blocks = n.div_ceil(BLOCK as usize).min(1 << 20) as u32;
+        Grid {
+            blocks,
+            rows: 1,
+            threads: BLOCK,
+            shared: 0,
+        }
+    }
+
+    /// One block of [`BLOCK`] threads per item (a row, a channel).
+    pub fn per_item(items: usize) -> Self {
+        Grid {
+            blocks: items.min(u32::MAX as usize) as u32,
+            rows: 1,
+            threads: BLOCK,
+            shared: 0,
+        }
+    }
+
+    /// One warp per item, [`BLOCK`] / 32 items per block.
+    pub fn warp_per_item(items: usize) -> Self {
+        Grid::elements(items * 32)
+    }
+}
+
+/// A value that can be passed to a kernel: device pointers (`u64`), `int`,
+/// `unsigned int`, `float` and `unsigned long long`.
+pub(crate) trait KernelArg {
+    fn as_arg(&self) -> *mut c_void;
+}
+
+macro_rules! kernel_args {
+    ($($t:ty),*) => {$(
+        impl KernelArg for $t {
+            fn as_arg(&self) -> *mut c_void {
+                self as *const $t as *mut c_void
+            }
+        }
+    )*};
+}
+kernel_args!(u64, i32, u32, f32);
+
+/// A size as a kernel's `int`, or an error for a size CUDA code here does
+/// not index (2^31 values and more).
+pub(crate) fn int(n: usize) -> Result<i32> {
+    i32::try_from(n).map_err(|_| Error::Backend {
+        backend: "cuda",
+        why: format!("{n} values is more than one kernel launch indexes (2^31 - 1)"),
+    })
+}
+
+/// A buffer of `f32` on a GPU. Its memory may be larger than its length,
+/// so that a smaller last batch and the full batches after it reuse one
+/// allocation, as a CPU vector keeps its capacity.
+pub struct CudaBuf {
+    mem: CudaSlice<f32>,
+    ptr: u64,
+    len: usize,
+}
+
+impl CudaBuf {
+    fn new(dev: &Cuda, mem: CudaSlice<f32>) -> Self {
+        let len = mem.len();
+        let ptr = mem.device_ptr(dev.stream()).0;
+        CudaBuf { mem, ptr, len }
+    }
+
+    /// The device address, for kernel arguments.
+    pub(crate) fn ptr(&self) -> u64 {
+        self.ptr
+    }
+
+    /// The device address of value `i` (within the buffer).
+    pub(crate) fn ptr_at(&self, i: usize) -> u64 {
+        self.ptr + (i * std::mem::size_of::<f32>()) as u64
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+}
+
+impl fmt::Debug for CudaBuf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CudaBuf")
+            .field("len", &self.len)
+            .field("capacity", &self.mem.len())
+            .finish()
+    }
+}
+
+/// Length check for CUDA kernels: sizes are checked on the host, before a
+/// launch, since a kernel cannot report an error.
+pub(crate) fn check_len(op: &'static str, expected: usize, got: usize) -> Result<()> {
+    if expected == got {
+        Ok(())
+    } else {
+        Err(Error::Backend {
+            backend: "cuda",
+            why: format!("{op}: buffer holds {got} values, expected {expected}"),
+        })
+    }
+}
+
+impl Device for Cuda {
+    type Buf = CudaBuf;
+    const NAME: &'static str = "cuda";
+
+    fn zeros(&self, len: usize) -> Result<CudaBuf> {
+        let mut buf = CudaBuf::new(self, self.alloc(len)?);
+        self.fill(&mut buf, 0.0)?;
+        Ok(buf)
+    }
+
+    fn upload(&self, host: &[f32]) -> Result<CudaBuf> {
+        let mut buf = CudaBuf::new(self, self.alloc(host.len())?);
+        self.write(&mut buf, host)?;
+        Ok(buf)
+    }
+
+    fn read<'a>(&self, buf: &'a CudaBuf) -> Result<Cow<'a, [f32]>> {
+        let mut host = vec![0.0f32; buf.len];
+        if buf.len > 0 {
+            self.bind()?;
+            // SAFETY: `host` holds exactly `buf.len` values.
+            unsafe { driver::memcpy_dtoh_async(&mut host, buf.ptr, self.stream().cu_stream()) }
+                .map_err(driver_error)?;
+            self.synchronize()?;
+        }
+        Ok(Cow::Owned(host))
+    }
+
+    fn write(&self, buf: &mut CudaBuf, host: &[f32]) -> Result<()> {
+        check_len("write", buf.len, host.len())?;
+        if host.is_empty() {
+            return Ok(());
+        }
+        self.bind()?;
+        // SAFETY: the buffer holds `host.len()` values. From pageable
+        // memory the copy is staged before the call returns, so `host`
+        // may change afterwards.
+        unsafe { driver::memcpy_htod_async(buf.ptr, host, self.stream().cu_stream()) }
+            .map_err(driver_error)
+    }
+
+    fn copy(&self, src: &CudaBuf, dst: &mut CudaBuf) -> Result<()> {
+        check_len("copy", dst.len, src.len)?;
+        if src.len == 0 {
+            return Ok(());
+        }
+        self.bind()?;
+        // SAFETY: both buffers hold `src.len` values.
+        unsafe {
+            driver::memcpy_dtod_async(
+                dst.ptr,
+                src.ptr,
+                src.len * std::mem::size_of::<f32>(),
+                self.stream().cu_stream(),
+            )
+        }
+        .map_err(driver_error)
+    }
+
+    fn resize(&self, buf: &mut CudaBuf, len: usize) -> Result<()> {
+        if len > buf.mem.len() {
+            *buf = CudaBuf::new(self, self.alloc(len)?);
+        }
+        buf.len = len;
+        Ok(())
+    }
+
+    fn fill(&self, buf: &mut CudaBuf, value: f32) -> Result<()> {
+        if buf.len == 0 {
+            return Ok(());
+        }
+        self.bind()?;
+        // SAFETY: writes `buf.len` 32-bit words inside the buffer.
+        unsafe {
+            sys::cuMemsetD32Async(buf.ptr, value.to_bits(), buf.len, self.stream().cu_stream())
+        }
+        .result()
+        .map_err(driver_error)
+    }
+
+    fn len(buf: &CudaBuf) -> usize {
+        buf.len
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every kernel source compiles with NVRTC. Needs libnvrtc, not a GPU:
+    /// CI installs it (`.ci/run`) and sets `STATICNN_REQUIRE_NVRTC`, so
+    /// there a missing library fails the test rather than skipping it.
+    #[test]
+    fn every_kernel_compiles_to_ptx() {
+        if !nvrtc_present() {
+            assert!(
+                std::env::var_os("STATICNN_REQUIRE_NVRTC").is_none(),
+                "STATICNN_REQUIRE_NVRTC is set but libnvrtc cannot be loaded; put it on LD_LIBRARY_PATH"
+            );
+            eprintln!("skipping: libnvrtc not found, so the CUDA kernels were not compiled");
+            return;
+        }
+        for k in crate::ops::CUDA_KERNELS {
+            let ptx = compile_ptx(k).unwrap_or_else(|e| panic!("{e}"));
+            // Each `extern "C" __global__` function must be in the PTX
+            // under its own name, or launches would not find it.
+            for name in k.src.split("extern \"C\" __global__ void ").skip(1) {
+                let name = name.split('(').next().unwrap_or_default();
+                assert!(
+                    ptx.contains(&format!(".entry {name}(")),
+                    "{}.cu: kernel {name} missing from the PTX",
+                    k.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_broken_kernel_is_reported_with_its_file() {
+        if !nvrtc_present() {
+            eprintln!("skipping: libnvrtc not found");
+            return;
+        }
+        static BROKEN: Kernels = Kernels {
+            name: "broken",
+            src: "extern \"C\" __global__ void f(float* x) { x[0] = undefined_name; }",
+        };
+        let err = compile_ptx(&BROKEN).unwrap_err().to_string();
+        assert!(
+            err.contains("broken.cu") && err.contains("undefined_name"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn no_device_is_an_error_not_a_panic() {
+        // On a machine with a GPU this makes a device; without one it must
+        // return an error naming what is missing.
+        match Cuda::new(0) {
+            Ok(dev) => eprintln!("found {}", dev.name()),
+            Err(e) => assert!(
+                e.to_string().contains("Cpu backend") || e.to_string().contains("GPU"),
+                "{e}"
+            ),
+        }
+        assert!(Cuda::new(1 << 20).is_err());
+    }
+}

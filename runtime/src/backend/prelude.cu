@@ -1,0 +1,62 @@
+// Helpers shared by every op's kernels; compiled in front of each op's
+// source. NVRTC compiles without the CUDA headers, so nothing is included:
+// the math functions (expf, sqrtf, ...) and warp intrinsics are built in.
+
+#define NEG_INF __int_as_float(0xff800000)
+
+// The geometry of a 2-D window op (convolution, pooling), laid out as
+// `ops::window::Geom2d::kernel_arg` writes it.
+struct Geom {
+    int batch, in_c, in_h, in_w, out_c, out_h, out_w, kh, kw, sh, sw, ph, pw;
+};
+
+// Every value index of a launch made with Grid::elements, however many
+// blocks the grid was capped at.
+#define FOR_EACH(i, n) \
+    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += blockDim.x * gridDim.x)
+
+// Sum over a warp; every lane gets the total.
+__device__ __forceinline__ float warp_sum(float v) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+// Maximum over a warp; every lane gets it. Like Rust's f32::max (which
+// the CPU's softmax folds with), fmaxf ignores a NaN.
+__device__ __forceinline__ float warp_max(float v) {
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+// Sum over a block of at most 1024 threads (a multiple of 32); every
+// thread gets the total. `scratch` holds 32 floats of shared memory; the
+// trailing barrier lets the caller reuse it at once.
+__device__ float block_sum(float v, float* scratch) {
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+    v = warp_sum(v);
+    if (lane == 0) scratch[warp] = v;
+    __syncthreads();
+    v = lane < warps ? scratch[lane] : 0.0f;
+    v = warp_sum(v);
+    __syncthreads();
+    return v;
+}
+
+// The same in double, for statistics over large batches (BatchNorm).
+__device__ double block_sum_d(double v, double* scratch) {
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    if (lane == 0) scratch[warp] = v;
+    __syncthreads();
+    v = lane < warps ? scratch[lane] : 0.0;
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    __syncthreads();
+    return v;
+}
+
+// Add a block's partial sum into one accumulator: one atomic per block.
+__device__ __forceinline__ void block_accumulate(float v, float* total) {
+    __shared__ float scratch[32];
+    v = block_sum(v, scratch);
+    if (threadIdx.x == 0) atomicAdd(total, v);
+}
