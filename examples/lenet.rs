@@ -10,11 +10,12 @@
 //! ```text
 //! cargo run --release --example lenet
 //! cargo run --release --example lenet -- --data ~/mnist --epochs 10
+//! cargo run --release --features cuda --example lenet -- --device cuda
 //! ```
 
 mod common;
 
-use common::{Args, LeNet};
+use common::{Args, DeviceChoice, LeNet};
 use staticnn::prelude::*;
 
 fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
@@ -28,10 +29,15 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
             seed: 42,
             out: "mnist_lenet.safetensors".into(),
             patience: 4,
+            device: DeviceChoice::Cpu,
         },
     )?;
+    run_on_device!(args, run)
+}
+
+fn run<B: Backend>(device: &B, args: &Args) -> std::result::Result<(), Box<dyn std::error::Error>> {
     let (train, val) = args.load::<Rank3<1, 28, 28>>()?;
-    let mut net = LeNet::init(&Cpu, args.seed)?;
-    common::train(&mut net, &args, &train, &val)?;
+    let mut net = LeNet::<B>::init(device, args.seed)?;
+    common::train(&mut net, args, &train, &val)?;
     Ok(())
 }

@@ -9,6 +9,7 @@
 //! ```text
 //! cargo run --release --example mnist
 //! cargo run --release --example mnist -- --data ~/mnist --epochs 10
+//! cargo run --release --features cuda --example mnist -- --device cuda
 //! ```
 //!
 //! Writes the trained weights (`--out`, default `mnist_mlp.safetensors`),
@@ -17,7 +18,7 @@
 
 mod common;
 
-use common::{Args, Mlp};
+use common::{Args, DeviceChoice, Mlp};
 use staticnn::prelude::*;
 
 fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
@@ -31,10 +32,15 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
             seed: 42,
             out: "mnist_mlp.safetensors".into(),
             patience: 5,
+            device: DeviceChoice::Cpu,
         },
     )?;
+    run_on_device!(args, run)
+}
+
+fn run<B: Backend>(device: &B, args: &Args) -> std::result::Result<(), Box<dyn std::error::Error>> {
     let (train, val) = args.load::<Rank1<784>>()?;
-    let mut net = Mlp::init(&Cpu, args.seed)?;
-    common::train(&mut net, &args, &train, &val)?;
+    let mut net = Mlp::<B>::init(device, args.seed)?;
+    common::train(&mut net, args, &train, &val)?;
     Ok(())
 }

@@ -15,7 +15,7 @@
 
 mod common;
 
-use common::{Args, ResNet};
+use common::{Args, DeviceChoice, ResNet};
 use staticnn::prelude::*;
 
 fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
@@ -29,11 +29,16 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
             seed: 42,
             out: "mnist_resnet.safetensors".into(),
             patience: 3,
+            device: DeviceChoice::Cpu,
         },
     )?;
+    run_on_device!(args, run)
+}
+
+fn run<B: Backend>(device: &B, args: &Args) -> std::result::Result<(), Box<dyn std::error::Error>> {
     let (train, val) = args.load::<Rank3<1, 28, 28>>()?;
-    let mut net = ResNet::init(&Cpu, args.seed)?;
-    let history = common::train(&mut net, &args, &train, &val)?;
+    let mut net = ResNet::<B>::init(device, args.seed)?;
+    let history = common::train(&mut net, args, &train, &val)?;
     let losses: Vec<String> = history
         .epochs
         .iter()

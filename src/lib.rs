@@ -75,6 +75,8 @@ pub mod prelude {
     pub use crate::data::{csv, mnist};
     pub use crate::network;
     pub use crate::optim::{Constant, CosineAnnealing, ExponentialLr, LrSchedule, StepLr};
+    #[cfg(feature = "cuda")]
+    pub use crate::Cuda;
     pub use crate::{
         evaluate, fit, AdaGrad, Adam, AdamW, Backend, BinaryCrossEntropy, ClassIndex, Cpu, Dataset,
         Device, EarlyStopping, Error, FitConfig, History, Init, Layer, Loss, Model, Mse, Optimizer,

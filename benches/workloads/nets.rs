@@ -9,9 +9,11 @@
 #![allow(dead_code)]
 
 use staticnn::prelude::*;
-use staticnn::train::{train_step, StepBuffers};
+use staticnn::train::{train_step, train_step_deferred, StepBuffers};
 use staticnn::Rng;
 
+// Not every includer uses W3 (the GPU tests name LeNet directly).
+#[allow(unused_imports)]
 pub use crate::common::LeNet as W3LeNet;
 
 network! {
@@ -46,34 +48,57 @@ pub fn batch<X: Shape>(n: usize) -> (Tensor<Cpu, X>, Tensor<Cpu, ClassIndex>) {
 }
 
 /// A training workload: a network, its synthetic batch, SGD and the
-/// buffers a step reuses. Each [`step`](Trainer::step) is forward, softmax
-/// cross-entropy, backward and the update.
-pub struct Trainer<M: Model<Cpu>> {
+/// buffers a step reuses, on any device. Each [`step`](Trainer::step) is
+/// forward, softmax cross-entropy, backward and the update.
+pub struct Trainer<B: Backend, M: Model<B>> {
     net: M,
-    x: Tensor<Cpu, M::Input>,
-    y: Tensor<Cpu, ClassIndex>,
-    opt: Sgd<Cpu>,
-    buffers: StepBuffers<Cpu, M>,
+    x: Tensor<B, M::Input>,
+    y: Tensor<B, ClassIndex>,
+    opt: Sgd<B>,
+    buffers: StepBuffers<B, M>,
     ctx: TrainCtx,
 }
 
-impl<M: Model<Cpu, Output = Rank1<10>>> Trainer<M> {
+impl<M: Model<Cpu, Output = Rank1<10>>> Trainer<Cpu, M> {
+    /// A CPU workload.
     pub fn new(net: M, batch_size: usize) -> Self {
+        Trainer::on(&Cpu, net, batch_size)
+    }
+}
+
+impl<B: Backend, M: Model<B, Output = Rank1<10>>> Trainer<B, M> {
+    /// A workload on `dev` (the network must already be there).
+    pub fn on(dev: &B, net: M, batch_size: usize) -> Self {
         let (x, y) = batch::<M::Input>(batch_size);
-        let buffers = StepBuffers::new(&net, &Cpu).expect("step buffers");
+        let buffers = StepBuffers::new(&net, dev).expect("step buffers");
         Trainer {
             net,
-            x,
-            y,
+            x: x.to_device(dev).expect("batch on the device"),
+            y: y.to_device(dev).expect("labels on the device"),
             opt: Sgd::new(LR),
             buffers,
             ctx: TrainCtx::new(0),
         }
     }
 
-    /// One training step; returns the batch's loss.
+    /// One training step; returns the batch's loss (which waits for the
+    /// device).
     pub fn step(&mut self) -> f32 {
         train_step(
+            &mut self.net,
+            &mut self.opt,
+            &SoftmaxCrossEntropy,
+            &self.x,
+            &self.y,
+            &mut self.buffers,
+            &mut self.ctx,
+        )
+        .expect("a training step")
+    }
+
+    /// One training step that reads nothing back: on a GPU, only queued.
+    pub fn step_deferred(&mut self) {
+        train_step_deferred(
             &mut self.net,
             &mut self.opt,
             &SoftmaxCrossEntropy,

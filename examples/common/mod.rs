@@ -83,6 +83,37 @@ pub fn quick_mlp(epochs: usize) -> Result<(Mlp, Dataset<Rank1<784>, ClassIndex>)
     Ok((net, held_out))
 }
 
+/// Where a training example runs (`--device cpu|cuda`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceChoice {
+    Cpu,
+    Cuda,
+}
+
+/// Runs `$run(&device, &args)` on the device `args.device` names: the CPU,
+/// or the first GPU when the examples are built with `--features cuda`.
+/// (A macro, because `$run` is generic over the backend.)
+#[macro_export]
+macro_rules! run_on_device {
+    ($args:expr, $run:ident) => {
+        match $args.device {
+            $crate::common::DeviceChoice::Cpu => $run(&::staticnn::Cpu, &$args),
+            $crate::common::DeviceChoice::Cuda => {
+                #[cfg(feature = "cuda")]
+                {
+                    let gpu = ::staticnn::Cuda::new(0)?;
+                    println!("training on {}", gpu.name());
+                    $run(&gpu, &$args)
+                }
+                #[cfg(not(feature = "cuda"))]
+                {
+                    Err("--device cuda needs the examples built with the `cuda` feature: cargo run --release --features cuda --example ... -- --device cuda".into())
+                }
+            }
+        }
+    };
+}
+
 /// The command line of the training examples.
 pub struct Args {
     pub data: Option<PathBuf>,
@@ -93,6 +124,7 @@ pub struct Args {
     pub out: PathBuf,
     /// Stop after this many epochs without a better validation loss.
     pub patience: usize,
+    pub device: DeviceChoice,
 }
 
 impl Args {
@@ -115,8 +147,17 @@ impl Args {
                 "--lr" => args.lr = num(&flag, value()?)?,
                 "--seed" => args.seed = num(&flag, value()?)?,
                 "--out" => args.out = PathBuf::from(value()?),
+                "--device" => {
+                    args.device = match value()?.as_str() {
+                        "cpu" => DeviceChoice::Cpu,
+                        "cuda" | "gpu" => DeviceChoice::Cuda,
+                        other => {
+                            return Err(format!("--device: `{other}` is neither cpu nor cuda"))
+                        }
+                    }
+                }
                 "-h" | "--help" => {
-                    println!("usage: {example} [--data IDX_DIR] [--epochs N] [--batch N] [--lr X] [--seed N] [--out FILE]");
+                    println!("usage: {example} [--data IDX_DIR] [--epochs N] [--batch N] [--lr X] [--seed N] [--out FILE] [--device cpu|cuda]");
                     std::process::exit(0);
                 }
                 other => return Err(format!("unknown argument `{other}` (try --help)")),
@@ -152,16 +193,18 @@ impl Args {
 /// Train `net` with Adam and a cosine schedule, stop early on the
 /// validation loss (restoring the best weights), report the validation
 /// accuracy, and save the weights and the history.
-pub fn train<M, const CLASSES: usize>(
+pub fn train<B, M, const CLASSES: usize>(
     net: &mut M,
     args: &Args,
     train: &Dataset<M::Input, ClassIndex>,
     val: &Dataset<M::Input, ClassIndex>,
 ) -> std::result::Result<History, Box<dyn std::error::Error>>
 where
-    M: Model<Cpu, Output = Rank1<CLASSES>>,
+    B: Backend,
+    M: Model<B, Output = Rank1<CLASSES>>,
 {
     println!("{}\n", net.summary());
+    println!("device: {}", B::NAME);
     let mut opt = Adam::new(args.lr);
     let cfg = FitConfig::new(args.epochs, args.batch)
         .seed(args.seed)

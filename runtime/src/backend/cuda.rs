@@ -28,6 +28,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::ffi::c_void;
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
 /// One op's CUDA source: its kernels are `extern "C"` functions in `src`.
@@ -133,6 +134,8 @@ struct Inner {
     /// Functions by (source, kernel) name. A lookup hashes two static
     /// strings and clones nothing.
     functions: Mutex<HashMap<(&'static str, &'static str), CudaFunction>>,
+    /// Device allocations so far, for tests that check buffers are reused.
+    allocations: AtomicUsize,
 }
 
 impl fmt::Debug for Cuda {
@@ -194,6 +197,7 @@ impl Cuda {
                 blas,
                 modules: Mutex::new(HashMap::new()),
                 functions: Mutex::new(HashMap::new()),
+                allocations: AtomicUsize::new(0),
             }),
         })
     }
@@ -225,6 +229,13 @@ impl Cuda {
             self.module(k)?;
         }
         Ok(())
+    }
+
+    /// How many device buffers have been allocated through this device so
+    /// far. A training step after warm-up reuses its buffers, so this stops
+    /// growing; the tests check that it does.
+    pub fn allocations(&self) -> usize {
+        self.inner.allocations.load(Ordering::Relaxed)
     }
 
     pub(crate) fn stream(&self) -> &Arc<CudaStream> {
@@ -337,6 +348,7 @@ impl Cuda {
         if len == 0 {
             stream.null()
         } else {
+            self.inner.allocations.fetch_add(1, Ordering::Relaxed);
             // SAFETY: the values are unspecified until written, as
             // `Device::resize` documents; `zeros` clears them.
             unsafe { stream.alloc::<f32>(len) }

@@ -191,6 +191,14 @@ impl<B: Backend, M: Layer<B>> StepBuffers<B, M> {
     pub fn grads(&self) -> &M::Grads {
         &self.grads
     }
+
+    /// The mean loss per sample of the steps since the last call (or since
+    /// the buffers were made), read from the device; the sum starts again.
+    pub fn mean_loss(&mut self, dev: &B) -> Result<f32> {
+        let loss = self.sums.read(dev, false)?.loss;
+        self.sums.reset(dev)?;
+        Ok(loss)
+    }
 }
 
 /// One optimisation step on one batch: forward, loss, backward, update.
@@ -214,6 +222,28 @@ where
     buffers.sums.reset(dev)?;
     step(model, opt, loss, x, y, buffers, ctx)?;
     Ok(buffers.sums.read(dev, false)?.loss)
+}
+
+/// One optimisation step that leaves its loss on the device, added to a
+/// running sum in `buffers`: nothing is read back, so on a GPU the host
+/// queues the step's kernels and moves on. Read the mean loss of the steps
+/// so far with [`StepBuffers::mean_loss`].
+pub fn train_step_deferred<B, M, L, O>(
+    model: &mut M,
+    opt: &mut O,
+    loss: &L,
+    x: &Tensor<B, M::Input>,
+    y: &Tensor<B, L::Target>,
+    buffers: &mut StepBuffers<B, M>,
+    ctx: &mut TrainCtx,
+) -> Result<()>
+where
+    B: Backend,
+    M: Layer<B>,
+    L: Loss<M::Output>,
+    O: Optimizer<B>,
+{
+    step(model, opt, loss, x, y, buffers, ctx)
 }
 
 /// A step that adds its loss into `buffers.sums` (read once per epoch).
