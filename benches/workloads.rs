@@ -23,7 +23,15 @@
 //! ```
 //!
 //! Thread counts are set with a local rayon pool, so both runs happen in
-//! one process.
+//! one process; `STATICNN_BENCH_THREADS=1,16` picks other counts (the GPU
+//! script compares the GPU with every core of its machine).
+//!
+//! Built with `--features cuda` on a machine with a GPU, the group `GPU`
+//! times W1, W2, W3 and ResNet training on it (`GPU/W1`, ...): steps are
+//! queued back to back and the time runs until the device has finished
+//! them, with the loss left on the device as `fit` leaves it.
+//! `python3 scripts/gpu.py` runs these, the GPU tests and PyTorch on the
+//! same GPU.
 
 #[path = "../examples/common/mod.rs"]
 mod common;
@@ -37,7 +45,15 @@ use staticnn::prelude::*;
 use std::hint::black_box;
 use std::time::Duration;
 
-const THREADS: [usize; 2] = [1, 2];
+/// Thread counts to run the CPU benchmarks at: `STATICNN_BENCH_THREADS`
+/// (comma-separated), or 1 and 2.
+fn threads() -> Vec<usize> {
+    std::env::var("STATICNN_BENCH_THREADS")
+        .ok()
+        .map(|v| v.split(',').filter_map(|t| t.trim().parse().ok()).collect())
+        .filter(|t: &Vec<usize>| !t.is_empty())
+        .unwrap_or_else(|| vec![1, 2])
+}
 
 fn pool(threads: usize) -> rayon::ThreadPool {
     rayon::ThreadPoolBuilder::new()
@@ -54,7 +70,7 @@ fn train<M: Model<Cpu, Output = Rank1<10>>>(
 ) {
     let mut group = c.benchmark_group(name);
     group.throughput(Throughput::Elements(batch_size as u64));
-    for threads in THREADS {
+    for threads in threads() {
         let pool = pool(threads);
         let mut trainer = Trainer::new(make(), batch_size);
         group.bench_function(BenchmarkId::new("threads", threads), |b| {
@@ -87,7 +103,7 @@ fn w4(c: &mut Criterion) {
     let sample = x.to_vec().unwrap();
     let mut group = c.benchmark_group("W4_b1");
     group.throughput(Throughput::Elements(1));
-    for threads in THREADS {
+    for threads in threads() {
         let pool = pool(threads);
         let mut predictor = Predictor::new(&net).unwrap();
         group.bench_function(BenchmarkId::new("threads", threads), |b| {
@@ -99,7 +115,7 @@ fn w4(c: &mut Criterion) {
     let (x, _) = batch::<Rank1<784>>(256);
     let mut group = c.benchmark_group("W4_b256");
     group.throughput(Throughput::Elements(256));
-    for threads in THREADS {
+    for threads in threads() {
         let pool = pool(threads);
         let mut state = Default::default();
         group.bench_function(BenchmarkId::new("threads", threads), |b| {
@@ -113,6 +129,55 @@ fn w4(c: &mut Criterion) {
     group.finish();
 }
 
+#[cfg(feature = "cuda")]
+fn gpu(c: &mut Criterion) {
+    use staticnn::Cuda;
+    let dev = match Cuda::new(0) {
+        Ok(dev) => dev,
+        Err(e) => {
+            eprintln!("GPU benchmarks skipped: {e}");
+            return;
+        }
+    };
+    dev.warm_up().expect("the CUDA kernels compile");
+    let mut group = c.benchmark_group("GPU");
+    fn steps<M: Model<Cuda, Output = Rank1<10>>>(
+        group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+        dev: &Cuda,
+        name: &str,
+        batch_size: usize,
+        net: M,
+    ) {
+        group.throughput(Throughput::Elements(batch_size as u64));
+        let mut trainer = Trainer::on(dev, net, batch_size);
+        assert!(trainer.step().is_finite());
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let start = std::time::Instant::now();
+                for _ in 0..iters {
+                    trainer.step_deferred();
+                }
+                dev.synchronize().expect("the GPU finishes");
+                start.elapsed()
+            })
+        });
+    }
+    steps(&mut group, &dev, "W1", 64, W1Mlp::init(&dev, 1).unwrap());
+    steps(&mut group, &dev, "W2", 128, W2Mlp::init(&dev, 1).unwrap());
+    steps(&mut group, &dev, "W3", 64, W3LeNet::init(&dev, 1).unwrap());
+    steps(
+        &mut group,
+        &dev,
+        "ResNet",
+        64,
+        ResNet::init(&dev, 1).unwrap(),
+    );
+    group.finish();
+}
+
+#[cfg(not(feature = "cuda"))]
+fn gpu(_: &mut Criterion) {}
+
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_secs(1))
@@ -122,6 +187,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = w1, w2, w3, w4, resnet
+    targets = w1, w2, w3, w4, resnet, gpu
 }
 criterion_main!(benches);

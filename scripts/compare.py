@@ -51,6 +51,29 @@ def wanted(workload: str, only: str) -> bool:
 # ---------------------------------------------------------------- PyTorch side
 
 
+def torch_mlp(nn, widths):
+    """The PyTorch twin of W1's and W2's MLPs: Linear layers with ReLU
+    between them."""
+    layers = []
+    for i, (a, b) in enumerate(zip(widths, widths[1:])):
+        layers.append(nn.Linear(a, b))
+        if i < len(widths) - 2:
+            layers.append(nn.ReLU())
+    return nn.Sequential(*layers)
+
+
+def torch_lenet(nn):
+    """The PyTorch twin of W3 (the `lenet` example's LeNet-5)."""
+    return nn.Sequential(
+        nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(400, 120), nn.ReLU(),
+        nn.Linear(120, 84), nn.ReLU(),
+        nn.Linear(84, 10),
+    )
+
+
 def torch_worker(only: str) -> None:
     """Time the workloads in PyTorch; print one JSON object per line."""
     import torch
@@ -58,22 +81,10 @@ def torch_worker(only: str) -> None:
     nn = torch.nn
 
     def mlp(widths):
-        layers = []
-        for i, (a, b) in enumerate(zip(widths, widths[1:])):
-            layers.append(nn.Linear(a, b))
-            if i < len(widths) - 2:
-                layers.append(nn.ReLU())
-        return nn.Sequential(*layers)
+        return torch_mlp(nn, widths)
 
     def lenet():
-        return nn.Sequential(
-            nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Flatten(),
-            nn.Linear(400, 120), nn.ReLU(),
-            nn.Linear(120, 84), nn.ReLU(),
-            nn.Linear(84, 10),
-        )
+        return torch_lenet(nn)
 
     def timed(step, budget=3.0):
         for _ in range(20):

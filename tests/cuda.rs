@@ -4,7 +4,8 @@
 //! and buffer reuse after warm-up.
 //!
 //! Each test needs a GPU and says so, then passes, where there is none
-//! (`Cuda::new` fails with the reason). `scripts/gpu.py` runs them on a
+//! (`Cuda::new` fails with the reason), unless `STATICNN_REQUIRE_GPU` is
+//! set. `scripts/gpu.py` runs them on a
 //! machine that has one. The check that every kernel compiles, which needs
 //! only NVRTC, is `backend::cuda::tests` in the runtime.
 //!
@@ -30,9 +31,15 @@ use staticnn::{Cuda, Rng};
 
 const TOLERANCE: f32 = 1e-4;
 
+/// The first GPU, or `None` (and the reason, printed) where there is none.
+/// `STATICNN_REQUIRE_GPU=1` (set by `scripts/gpu.py`) turns a missing GPU
+/// into a failure, so a GPU run cannot pass by skipping.
 fn gpu() -> Option<Cuda> {
     match Cuda::new(0) {
         Ok(dev) => Some(dev),
+        Err(e) if std::env::var_os("STATICNN_REQUIRE_GPU").is_some() => {
+            panic!("STATICNN_REQUIRE_GPU is set, but there is no usable GPU: {e}")
+        }
         Err(e) => {
             eprintln!("skipping: no usable GPU ({e})");
             None
