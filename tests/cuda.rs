@@ -6,8 +6,9 @@
 //! Each test needs a GPU and says so, then passes, where there is none
 //! (`Cuda::new` fails with the reason), unless `STATICNN_REQUIRE_GPU` is
 //! set. CI runs them on the CUDA emulator (`tools/cuda-emulator`), which
-//! executes the kernels on the CPU; `scripts/gpu.py` runs them on a GPU. The check that every kernel compiles, which needs
-//! only NVRTC, is `backend::cuda::tests` in the runtime.
+//! executes the kernels on the CPU; `scripts/gpu.py` runs them on a GPU.
+//! The check that every kernel compiles, which needs only NVRTC, is
+//! `backend::cuda::tests` in the runtime.
 //!
 //! Tolerance: a relative error of 1e-4, measured against the larger of the
 //! value and 1% of the largest value of the output, so that values which

@@ -1,7 +1,7 @@
 //! The CPU backend: buffers are `Vec<f32>`, products go through nalgebra.
 
 use super::Device;
-use crate::{Error, Result};
+use crate::Result;
 use std::borrow::Cow;
 
 /// The CPU. Needs nothing installed; the default backend of every network.
@@ -60,12 +60,5 @@ impl Device for Cpu {
 /// Length check shared by CPU kernels: a mismatch is a bug in the caller's
 /// sizes, reported as an error rather than a panic deep inside a kernel.
 pub(crate) fn check_len(op: &'static str, expected: usize, got: usize) -> Result<()> {
-    if expected == got {
-        Ok(())
-    } else {
-        Err(Error::Backend {
-            backend: "cpu",
-            why: format!("{op}: buffer holds {got} values, expected {expected}"),
-        })
-    }
+    super::check_len_on("cpu", op, expected, got)
 }

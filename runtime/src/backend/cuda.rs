@@ -40,6 +40,18 @@ pub struct Kernels {
     pub src: &'static str,
 }
 
+/// `kernels!("conv")` declares `static CUDA: Kernels` for `conv.cu`, the
+/// source beside the op's module.
+macro_rules! kernels {
+    ($name:literal) => {
+        pub(crate) static CUDA: $crate::backend::cuda::Kernels = $crate::backend::cuda::Kernels {
+            name: $name,
+            src: include_str!(concat!($name, ".cu")),
+        };
+    };
+}
+pub(crate) use kernels;
+
 /// Helpers every kernel source may use (reductions, grid-stride loops).
 pub const PRELUDE: &str = include_str!("prelude.cu");
 
@@ -128,7 +140,8 @@ struct Inner {
     name: String,
     ctx: Arc<CudaContext>,
     stream: Arc<CudaStream>,
-    blas: CudaBlas,
+    /// cuBLAS handles are not to be used by two host threads at once.
+    blas: Mutex<CudaBlas>,
     /// Modules loaded on this device, by source name.
     modules: Mutex<HashMap<&'static str, Arc<CudaModule>>>,
     /// Functions by (source, kernel) name. A lookup hashes two static
@@ -194,7 +207,7 @@ impl Cuda {
                 name,
                 ctx,
                 stream,
-                blas,
+                blas: Mutex::new(blas),
                 modules: Mutex::new(HashMap::new()),
                 functions: Mutex::new(HashMap::new()),
                 allocations: AtomicUsize::new(0),
@@ -242,8 +255,8 @@ impl Cuda {
         &self.inner.stream
     }
 
-    pub(crate) fn blas(&self) -> &CudaBlas {
-        &self.inner.blas
+    pub(crate) fn blas(&self) -> std::sync::MutexGuard<'_, CudaBlas> {
+        self.inner.blas.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     pub(crate) fn bind(&self) -> Result<()> {
@@ -464,14 +477,7 @@ impl fmt::Debug for CudaBuf {
 /// Length check for CUDA kernels: sizes are checked on the host, before a
 /// launch, since a kernel cannot report an error.
 pub(crate) fn check_len(op: &'static str, expected: usize, got: usize) -> Result<()> {
-    if expected == got {
-        Ok(())
-    } else {
-        Err(Error::Backend {
-            backend: "cuda",
-            why: format!("{op}: buffer holds {got} values, expected {expected}"),
-        })
-    }
+    super::check_len_on("cuda", op, expected, got)
 }
 
 impl Device for Cuda {

@@ -18,7 +18,7 @@ use crate::ops::{
     dropout::DropoutOp, gemm::GemmOp, loss::LossOp, optim::OptimOp, pool::PoolOp,
     softmax::SoftmaxOp,
 };
-use crate::Result;
+use crate::{Error, Result};
 use std::borrow::Cow;
 use std::fmt::Debug;
 
@@ -94,3 +94,22 @@ backend!(
     BatchNormOp,
     AddOp,
 );
+
+/// A kernel's buffer of the wrong length: a bug in the caller's sizes,
+/// reported as an error naming the backend and the op rather than a panic
+/// (or, on a GPU, a stray write) deep inside a kernel.
+pub(crate) fn check_len_on(
+    backend: &'static str,
+    op: &'static str,
+    expected: usize,
+    got: usize,
+) -> Result<()> {
+    if expected == got {
+        Ok(())
+    } else {
+        Err(Error::Backend {
+            backend,
+            why: format!("{op}: buffer holds {got} values, expected {expected}"),
+        })
+    }
+}

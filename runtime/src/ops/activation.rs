@@ -176,10 +176,7 @@ impl ActivationOp for Cpu {
 }
 
 #[cfg(feature = "cuda")]
-pub(crate) static CUDA: crate::backend::cuda::Kernels = crate::backend::cuda::Kernels {
-    name: "activation",
-    src: include_str!("activation.cu"),
-};
+crate::backend::cuda::kernels!("activation");
 
 #[cfg(feature = "cuda")]
 impl Activation {

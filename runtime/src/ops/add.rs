@@ -21,10 +21,7 @@ impl AddOp for Cpu {
 }
 
 #[cfg(feature = "cuda")]
-pub(crate) static CUDA: crate::backend::cuda::Kernels = crate::backend::cuda::Kernels {
-    name: "add",
-    src: include_str!("add.cu"),
-};
+crate::backend::cuda::kernels!("add");
 
 #[cfg(feature = "cuda")]
 impl AddOp for crate::backend::Cuda {

@@ -7,7 +7,7 @@
 //! (`BatchNorm2d`).
 
 use super::reduce;
-use crate::backend::{cpu::check_len, Cpu, Device};
+use crate::backend::{Cpu, Device};
 use crate::{Error, Result};
 use rayon::prelude::*;
 
@@ -147,11 +147,16 @@ fn too_few_values(g: &NormGeom) -> Result<()> {
     Ok(())
 }
 
-fn check(bufs: &[(&'static str, usize, usize)]) -> Result<()> {
+/// Length checks of a list of (buffer, expected, got) on `backend`.
+fn check_on(backend: &'static str, bufs: &[(&'static str, usize, usize)]) -> Result<()> {
     for &(what, expected, got) in bufs {
-        check_len(what, expected, got)?;
+        crate::backend::check_len_on(backend, what, expected, got)?;
     }
     Ok(())
+}
+
+fn check(bufs: &[(&'static str, usize, usize)]) -> Result<()> {
+    check_on("cpu", bufs)
 }
 
 impl BatchNormOp for Cpu {
@@ -320,10 +325,7 @@ impl BatchNormOp for Cpu {
 }
 
 #[cfg(feature = "cuda")]
-pub(crate) static CUDA: crate::backend::cuda::Kernels = crate::backend::cuda::Kernels {
-    name: "batch_norm",
-    src: include_str!("batch_norm.cu"),
-};
+crate::backend::cuda::kernels!("batch_norm");
 
 #[cfg(feature = "cuda")]
 impl NormGeom {
@@ -353,18 +355,19 @@ impl BatchNormOp for crate::backend::Cuda {
         inv_std: &mut Self::Buf,
         running: Running<'_, Self::Buf>,
     ) -> Result<()> {
-        use crate::backend::cuda::{check_len, Grid, KernelArg};
+        use crate::backend::cuda::{Grid, KernelArg};
         let c = g.channels;
-        for (what, expected, got) in [
-            ("batch_norm x", g.len(), x.len()),
-            ("batch_norm y", g.len(), y.len()),
-            ("batch_norm gamma", c, gamma.len()),
-            ("batch_norm beta", c, beta.len()),
-            ("batch_norm running_mean", c, running.mean.len()),
-            ("batch_norm running_var", c, running.var.len()),
-        ] {
-            check_len(what, expected, got)?;
-        }
+        check_on(
+            "cuda",
+            &[
+                ("batch_norm x", g.len(), x.len()),
+                ("batch_norm y", g.len(), y.len()),
+                ("batch_norm gamma", c, gamma.len()),
+                ("batch_norm beta", c, beta.len()),
+                ("batch_norm running_mean", c, running.mean.len()),
+                ("batch_norm running_var", c, running.var.len()),
+            ],
+        )?;
         too_few_values(g)?;
         self.resize(mean, c)?;
         self.resize(inv_std, c)?;
@@ -411,18 +414,19 @@ impl BatchNormOp for crate::backend::Cuda {
         running_var: &Self::Buf,
         y: &mut Self::Buf,
     ) -> Result<()> {
-        use crate::backend::cuda::{check_len, Grid, KernelArg};
+        use crate::backend::cuda::{Grid, KernelArg};
         let c = g.channels;
-        for (what, expected, got) in [
-            ("batch_norm x", g.len(), x.len()),
-            ("batch_norm y", g.len(), y.len()),
-            ("batch_norm gamma", c, gamma.len()),
-            ("batch_norm beta", c, beta.len()),
-            ("batch_norm running_mean", c, running_mean.len()),
-            ("batch_norm running_var", c, running_var.len()),
-        ] {
-            check_len(what, expected, got)?;
-        }
+        check_on(
+            "cuda",
+            &[
+                ("batch_norm x", g.len(), x.len()),
+                ("batch_norm y", g.len(), y.len()),
+                ("batch_norm gamma", c, gamma.len()),
+                ("batch_norm beta", c, beta.len()),
+                ("batch_norm running_mean", c, running_mean.len()),
+                ("batch_norm running_var", c, running_var.len()),
+            ],
+        )?;
         let [_, nc, ns, n] = g.kernel_ints()?;
         let running = 1i32;
         let args: [&dyn KernelArg; 11] = [
@@ -452,24 +456,25 @@ impl BatchNormOp for crate::backend::Cuda {
         dgamma: &mut Self::Buf,
         dbeta: &mut Self::Buf,
     ) -> Result<()> {
-        use crate::backend::cuda::{check_len, Grid, KernelArg};
+        use crate::backend::cuda::{Grid, KernelArg};
         let c = g.channels;
         let (mean, spread, running, eps) = match stats {
             Stats::Batch { mean, inv_std } => (mean, inv_std, 0i32, 0.0f32),
             Stats::Running { mean, var, eps } => (mean, var, 1i32, eps),
         };
-        for (what, expected, got) in [
-            ("batch_norm x", g.len(), x.len()),
-            ("batch_norm dy", g.len(), dy.len()),
-            ("batch_norm dx", g.len(), dx.len()),
-            ("batch_norm gamma", c, gamma.len()),
-            ("batch_norm mean", c, mean.len()),
-            ("batch_norm inv_std or var", c, spread.len()),
-            ("batch_norm dgamma", c, dgamma.len()),
-            ("batch_norm dbeta", c, dbeta.len()),
-        ] {
-            check_len(what, expected, got)?;
-        }
+        check_on(
+            "cuda",
+            &[
+                ("batch_norm x", g.len(), x.len()),
+                ("batch_norm dy", g.len(), dy.len()),
+                ("batch_norm dx", g.len(), dx.len()),
+                ("batch_norm gamma", c, gamma.len()),
+                ("batch_norm mean", c, mean.len()),
+                ("batch_norm inv_std or var", c, spread.len()),
+                ("batch_norm dgamma", c, dgamma.len()),
+                ("batch_norm dbeta", c, dbeta.len()),
+            ],
+        )?;
         let [nb, nc, ns, n] = g.kernel_ints()?;
         let (xp, dyp, mp, sp) = (x.ptr(), dy.ptr(), mean.ptr(), spread.ptr());
         let (dgp, dbp) = (dgamma.ptr(), dbeta.ptr());

@@ -38,10 +38,7 @@ impl BiasOp for Cpu {
 }
 
 #[cfg(feature = "cuda")]
-pub(crate) static CUDA: crate::backend::cuda::Kernels = crate::backend::cuda::Kernels {
-    name: "bias",
-    src: include_str!("bias.cu"),
-};
+crate::backend::cuda::kernels!("bias");
 
 #[cfg(feature = "cuda")]
 impl BiasOp for crate::backend::Cuda {

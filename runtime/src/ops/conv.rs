@@ -443,10 +443,7 @@ impl ConvOp for Cpu {
 }
 
 #[cfg(feature = "cuda")]
-pub(crate) static CUDA: crate::backend::cuda::Kernels = crate::backend::cuda::Kernels {
-    name: "conv",
-    src: include_str!("conv.cu"),
-};
+crate::backend::cuda::kernels!("conv");
 
 /// The GPU keeps the whole batch unfolded (`[patch, batch * out_plane]`)
 /// followed by the product `[out_c, batch * out_plane]` in `cols`; the

@@ -59,10 +59,7 @@ impl DropoutOp for Cpu {
 }
 
 #[cfg(feature = "cuda")]
-pub(crate) static CUDA: crate::backend::cuda::Kernels = crate::backend::cuda::Kernels {
-    name: "dropout",
-    src: include_str!("dropout.cu"),
-};
+crate::backend::cuda::kernels!("dropout");
 
 #[cfg(feature = "cuda")]
 impl DropoutOp for crate::backend::Cuda {

@@ -181,10 +181,7 @@ impl LossOp for Cpu {
 }
 
 #[cfg(feature = "cuda")]
-pub(crate) static CUDA: crate::backend::cuda::Kernels = crate::backend::cuda::Kernels {
-    name: "loss",
-    src: include_str!("loss.cu"),
-};
+crate::backend::cuda::kernels!("loss");
 
 #[cfg(feature = "cuda")]
 impl LossOp for crate::backend::Cuda {

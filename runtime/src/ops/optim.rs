@@ -220,10 +220,7 @@ impl OptimOp for Cpu {
 }
 
 #[cfg(feature = "cuda")]
-pub(crate) static CUDA: crate::backend::cuda::Kernels = crate::backend::cuda::Kernels {
-    name: "optim",
-    src: include_str!("optim.cu"),
-};
+crate::backend::cuda::kernels!("optim");
 
 #[cfg(feature = "cuda")]
 impl OptimOp for crate::backend::Cuda {

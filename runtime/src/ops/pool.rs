@@ -284,10 +284,7 @@ impl PoolOp for Cpu {
 }
 
 #[cfg(feature = "cuda")]
-pub(crate) static CUDA: crate::backend::cuda::Kernels = crate::backend::cuda::Kernels {
-    name: "pool",
-    src: include_str!("pool.cu"),
-};
+crate::backend::cuda::kernels!("pool");
 
 #[cfg(feature = "cuda")]
 impl PoolOp for crate::backend::Cuda {

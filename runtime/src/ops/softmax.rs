@@ -78,10 +78,7 @@ impl SoftmaxOp for Cpu {
 }
 
 #[cfg(feature = "cuda")]
-pub(crate) static CUDA: crate::backend::cuda::Kernels = crate::backend::cuda::Kernels {
-    name: "softmax",
-    src: include_str!("softmax.cu"),
-};
+crate::backend::cuda::kernels!("softmax");
 
 #[cfg(feature = "cuda")]
 impl SoftmaxOp for crate::backend::Cuda {

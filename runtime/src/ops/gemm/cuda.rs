@@ -42,12 +42,13 @@ pub(crate) fn gemm_ptrs(
     let (mi, ni, ki) = (int(m)?, int(n)?, int(k)?);
     let (lda, ldb) = (int(lda.max(1))?, int(ldb.max(1))?);
     dev.bind()?;
+    let blas = dev.blas();
     // SAFETY: the pointers address buffers of the extents above (checked
     // by the callers) on this device; alpha and beta are host values, the
     // handle's default pointer mode.
     unsafe {
         cublas::sgemm(
-            *dev.blas().handle(),
+            *blas.handle(),
             op(trans_b),
             op(trans_a),
             ni,
