@@ -100,6 +100,22 @@ fn cached_ptx(k: &'static Kernels) -> Result<Arc<str>> {
     Ok(ptx)
 }
 
+/// The driver's and NVRTC's CUDA versions, for messages.
+fn versions() -> String {
+    let (mut driver, mut major, mut minor) = (0, 0, 0);
+    // SAFETY: plain queries into valid pointers; both libraries are loaded
+    // by the time a module is.
+    unsafe {
+        let _ = sys::cuDriverGetVersion(&mut driver);
+        let _ = cudarc::nvrtc::sys::nvrtcVersion(&mut major, &mut minor);
+    }
+    format!(
+        "driver supports CUDA {}.{}, NVRTC is {major}.{minor}",
+        driver / 1000,
+        driver % 1000 / 10
+    )
+}
+
 fn nvrtc_present() -> bool {
     // SAFETY: only tries to open the library.
     unsafe { cudarc::nvrtc::sys::is_culib_present() }
@@ -256,7 +272,10 @@ impl Cuda {
     }
 
     pub(crate) fn blas(&self) -> std::sync::MutexGuard<'_, CudaBlas> {
-        self.inner.blas.lock().unwrap_or_else(PoisonError::into_inner)
+        self.inner
+            .blas
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     pub(crate) fn bind(&self) -> Result<()> {
@@ -277,7 +296,14 @@ impl Cuda {
             .inner
             .ctx
             .load_module(Ptx::from_src(ptx.as_ref()))
-            .map_err(driver_error)?;
+            .map_err(|e| Error::Backend {
+                backend: "cuda",
+                why: format!(
+                    "loading {}.cu's kernels: {e} ({}; PTX from an NVRTC newer than the driver does not load)",
+                    k.name,
+                    versions()
+                ),
+            })?;
         modules.insert(k.name, module.clone());
         Ok(module)
     }
@@ -356,17 +382,12 @@ impl Cuda {
     }
 
     fn alloc(&self, len: usize) -> Result<CudaSlice<f32>> {
-        let stream = &self.inner.stream;
-        // cuMemAlloc refuses zero bytes; scratch buffers start empty.
-        if len == 0 {
-            stream.null()
-        } else {
-            self.inner.allocations.fetch_add(1, Ordering::Relaxed);
-            // SAFETY: the values are unspecified until written, as
-            // `Device::resize` documents; `zeros` clears them.
-            unsafe { stream.alloc::<f32>(len) }
-        }
-        .map_err(driver_error)
+        self.inner.allocations.fetch_add(1, Ordering::Relaxed);
+        // The driver refuses zero bytes, and scratch buffers start empty:
+        // those get one value of room (and keep their length of zero).
+        // SAFETY: the values are unspecified until written, as
+        // `Device::resize` documents; `zeros` clears them.
+        unsafe { self.inner.stream.alloc::<f32>(len.max(1)) }.map_err(driver_error)
     }
 }
 
@@ -444,8 +465,7 @@ pub struct CudaBuf {
 }
 
 impl CudaBuf {
-    fn new(dev: &Cuda, mem: CudaSlice<f32>) -> Self {
-        let len = mem.len();
+    fn new(dev: &Cuda, mem: CudaSlice<f32>, len: usize) -> Self {
         let ptr = mem.device_ptr(dev.stream()).0;
         CudaBuf { mem, ptr, len }
     }
@@ -485,13 +505,13 @@ impl Device for Cuda {
     const NAME: &'static str = "cuda";
 
     fn zeros(&self, len: usize) -> Result<CudaBuf> {
-        let mut buf = CudaBuf::new(self, self.alloc(len)?);
+        let mut buf = CudaBuf::new(self, self.alloc(len)?, len);
         self.fill(&mut buf, 0.0)?;
         Ok(buf)
     }
 
     fn upload(&self, host: &[f32]) -> Result<CudaBuf> {
-        let mut buf = CudaBuf::new(self, self.alloc(host.len())?);
+        let mut buf = CudaBuf::new(self, self.alloc(host.len())?, host.len());
         self.write(&mut buf, host)?;
         Ok(buf)
     }
@@ -541,7 +561,7 @@ impl Device for Cuda {
 
     fn resize(&self, buf: &mut CudaBuf, len: usize) -> Result<()> {
         if len > buf.mem.len() {
-            *buf = CudaBuf::new(self, self.alloc(len)?);
+            *buf = CudaBuf::new(self, self.alloc(len)?, len);
         }
         buf.len = len;
         Ok(())
