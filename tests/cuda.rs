@@ -29,15 +29,21 @@ use staticnn::ops::loss::{LossKind, LossOp};
 use staticnn::prelude::*;
 use staticnn::train::{train_step, StepBuffers};
 use staticnn::{Cuda, Rng};
+use std::sync::{Mutex, MutexGuard};
 
 const TOLERANCE: f32 = 1e-4;
 
 /// The first GPU, or `None` (and the reason, printed) where there is none.
 /// `STATICNN_REQUIRE_GPU=1` (set by `scripts/gpu.py`) turns a missing GPU
 /// into a failure, so a GPU run cannot pass by skipping.
-fn gpu() -> Option<Cuda> {
+///
+/// Tests hold the returned guard while they run: they share the device
+/// (`Cuda::new(0)` returns the same one), and the test of buffer reuse
+/// counts its allocations.
+fn gpu() -> Option<(Cuda, MutexGuard<'static, ()>)> {
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
     match Cuda::new(0) {
-        Ok(dev) => Some(dev),
+        Ok(dev) => Some((dev, ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner()))),
         Err(e) if std::env::var_os("STATICNN_REQUIRE_GPU").is_some() => {
             panic!("STATICNN_REQUIRE_GPU is set, but there is no usable GPU: {e}")
         }
@@ -130,7 +136,7 @@ fn pass<B: Backend, M: Model<B>>(net: &mut M, x: &[f32], dy: &[f32]) -> Pass {
 /// statistics and inference output on both, for a batch of `$batch`.
 macro_rules! same_on_both {
     ($net:ident, $batch:expr) => {{
-        let Some(gpu) = gpu() else { return };
+        let Some((gpu, _one)) = gpu() else { return };
         let mut cpu_net = $net::<Cpu>::init(&Cpu, 5).unwrap();
         let mut gpu_net = cpu_net.to_device(&gpu).unwrap();
         let inputs = $batch * <<$net as Layer<Cpu>>::Input as Shape>::SIZE;
@@ -226,7 +232,7 @@ fn step_infers_on_the_gpu() {
     network! {
         struct Gate: [2] { fc: Dense(1), Step }
     }
-    let Some(gpu) = gpu() else { return };
+    let Some((gpu, _one)) = gpu() else { return };
     let cpu_net = Gate::<Cpu>::init(&Cpu, 1).unwrap();
     let gpu_net = cpu_net.to_device(&gpu).unwrap();
     let x = random(2 * 10, 3);
@@ -242,7 +248,7 @@ fn step_infers_on_the_gpu() {
 /// Every loss's value, gradient and hit count, on both devices.
 #[test]
 fn losses_match_the_cpu() {
-    let Some(gpu) = gpu() else { return };
+    let Some((gpu, _one)) = gpu() else { return };
     let (rows, cols) = (37, 11);
     let logits = random(rows * cols, 4);
     let probs: Vec<f32> = logits.iter().map(|v| 1.0 / (1.0 + (-v).exp())).collect();
@@ -330,7 +336,7 @@ where
 /// masks the two devices draw alike): the losses and the weights agree.
 #[test]
 fn optimisers_train_alike() {
-    let Some(gpu) = gpu() else { return };
+    let Some((gpu, _one)) = gpu() else { return };
     macro_rules! both {
         ($what:expr, $opt:expr) => {{
             let mut cpu_net = Mlp::<Cpu>::init(&Cpu, 9).unwrap();
@@ -354,7 +360,7 @@ fn optimisers_train_alike() {
 /// (within a looser tolerance: five steps compound the rounding of each).
 #[test]
 fn lenet_trains_alike() {
-    let Some(gpu) = gpu() else { return };
+    let Some((gpu, _one)) = gpu() else { return };
     let mut cpu_net = LeNet::<Cpu>::init(&Cpu, 4).unwrap();
     let mut gpu_net = cpu_net.to_device(&gpu).unwrap();
     let a = train(&mut cpu_net, &mut Adam::new(1e-3), 5);
@@ -368,7 +374,7 @@ fn lenet_trains_alike() {
 /// read back once per epoch.
 #[test]
 fn fit_runs_on_the_gpu() {
-    let Some(gpu) = gpu() else { return };
+    let Some((gpu, _one)) = gpu() else { return };
     let (train, val) = common::bundled::<Rank1<784>>()
         .unwrap()
         .split(0.2, 1)
@@ -395,13 +401,18 @@ fn fit_runs_on_the_gpu() {
 
 #[test]
 fn networks_and_batches_move_between_devices() {
-    let Some(gpu) = gpu() else { return };
+    let Some((gpu, _one)) = gpu() else { return };
     let x = random(3 * 784, 12);
     let cpu_x = Tensor::<Cpu, Rank1<784>>::from_slice(&Cpu, &x).unwrap();
     let gpu_x = cpu_x.to_device(&gpu).unwrap();
     assert_eq!(gpu_x.to_vec().unwrap(), x);
     assert_eq!(gpu_x.to_device(&Cpu).unwrap().as_slice(), &x[..]);
 
+    assert_eq!(
+        gpu,
+        Cuda::new(0).unwrap(),
+        "one device per GPU, however often made"
+    );
     let cpu_net = Mlp::<Cpu>::init(&Cpu, 3).unwrap();
     let back = cpu_net.to_device(&gpu).unwrap().to_device(&Cpu).unwrap();
     assert_eq!(
@@ -415,7 +426,7 @@ fn networks_and_batches_move_between_devices() {
 /// files saved on either device; a bad file leaves it unchanged.
 #[test]
 fn gpu_networks_save_and_load() {
-    let Some(gpu) = gpu() else { return };
+    let Some((gpu, _one)) = gpu() else { return };
     let dir = tempfile::tempdir().unwrap();
     let (cpu_file, gpu_file) = (dir.path().join("cpu.st"), dir.path().join("gpu.st"));
     let cpu_net = LeNet::<Cpu>::init(&Cpu, 6).unwrap();
@@ -443,7 +454,7 @@ fn gpu_networks_save_and_load() {
 #[test]
 fn training_steps_reuse_their_buffers() {
     use counting::{allocations, exclusive};
-    let Some(gpu) = gpu() else { return };
+    let Some((gpu, _one)) = gpu() else { return };
     let _one = exclusive();
     let net = LeNet::<Cpu>::init(&Cpu, 2)
         .unwrap()

@@ -29,7 +29,7 @@ use std::collections::HashMap;
 use std::ffi::c_void;
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError, Weak};
 
 /// One op's CUDA source: its kernels are `extern "C"` functions in `src`.
 #[derive(Debug)]
@@ -186,7 +186,23 @@ impl Cuda {
     /// The GPU numbered `ordinal` (0 for the first). Fails with a clear
     /// error, never a panic, when the driver, cuBLAS or NVRTC cannot be
     /// loaded or there is no such device.
+    ///
+    /// Every call for the same GPU returns the same device (while any
+    /// handle to it lives), so all work on one GPU goes to one stream, in
+    /// order, whichever handle queued it.
     pub fn new(ordinal: usize) -> Result<Self> {
+        static DEVICES: LazyLock<Mutex<HashMap<usize, Weak<Inner>>>> =
+            LazyLock::new(|| Mutex::new(HashMap::new()));
+        let mut devices = DEVICES.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(inner) = devices.get(&ordinal).and_then(Weak::upgrade) {
+            return Ok(Cuda { inner });
+        }
+        let dev = Self::open(ordinal)?;
+        devices.insert(ordinal, Arc::downgrade(&dev.inner));
+        Ok(dev)
+    }
+
+    fn open(ordinal: usize) -> Result<Self> {
         // cudarc panics when asked for a library it cannot open, so each
         // one is looked for first.
         // SAFETY: these only try to open the libraries.
