@@ -37,11 +37,6 @@ fn the_counter_sees_allocations() {
     assert_eq!(allocations(|| drop(std::hint::black_box(vec![1u8]))), 1);
     // On a counted pool's workers too.
     let on_worker = counted_pool(2).install(|| {
-        // A worker's first steal registers it with crossbeam's epoch GC
-        // (one allocation, once per thread): do that before counting.
-        for _ in 0..100 {
-            rayon::join(|| (), || ());
-        }
         allocations(|| {
             rayon::join(
                 || drop(std::hint::black_box(vec![1u8])),

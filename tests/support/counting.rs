@@ -77,7 +77,18 @@ pub fn allocations(f: impl FnOnce()) -> usize {
 pub fn counted_pool(threads: usize) -> rayon::ThreadPool {
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
-        .start_handler(|_| count_this_thread())
+        .start_handler(|_| {
+            // A worker's first look for work registers it with the epoch
+            // GC that rayon's deques use: one allocation, whenever the
+            // worker first runs, which on a loaded machine can be in the
+            // middle of a measurement. Register it before counting.
+            drop(crossbeam_epoch::pin());
+            count_this_thread()
+        })
+        // A worker of a dropped pool exits whenever it gets round to it,
+        // maybe while another test counts: what its exit allocates must
+        // not count there.
+        .exit_handler(|_| COUNTED.with(|c| c.set(false)))
         .build()
         .expect("a rayon pool")
 }
