@@ -7,6 +7,7 @@ PyTorch on the same GPU.
     python3 scripts/gpu.py                  # tests, then benchmarks
     python3 scripts/gpu.py --skip-tests     # benchmarks only
     python3 scripts/gpu.py --python /venv/bin/python   # the PyTorch to use
+    python3 scripts/gpu.py --only W1,W3     # some workloads
 
 Needs the NVIDIA driver, cuBLAS and NVRTC where the loader finds them (on
 LD_LIBRARY_PATH, or from the PyPI packages nvidia-cublas-cu12 and
@@ -75,7 +76,7 @@ def estimate(*parts):
     return None
 
 
-def torch_worker():
+def torch_worker(only):
     """Time the workloads in PyTorch on the GPU; one JSON object per line."""
     import torch
 
@@ -89,7 +90,7 @@ def torch_worker():
         "W3": lambda: compare.torch_lenet(nn),
     }
     for name, batch, _ in WORKLOADS:
-        if name not in nets:
+        if name not in nets or name not in only:
             continue
         torch.manual_seed(0)
         net = nets[name]().to(dev)
@@ -116,12 +117,13 @@ def torch_worker():
         print(json.dumps({"workload": name, "samples_per_s": batch / secs}), flush=True)
 
 
-def torch_results(python):
+def torch_results(python, only):
     probe = run([python, "-c", "import torch; assert torch.cuda.is_available()"],
                 capture_output=True)
     if probe.returncode != 0:
         return {}, "PyTorch with CUDA not found"
-    out = run([python, __file__, "--torch-worker"], capture_output=True, text=True)
+    out = run([python, __file__, "--torch-worker", "--only", ",".join(only)],
+              capture_output=True, text=True)
     if out.returncode != 0:
         return {}, "PyTorch failed: " + out.stderr.strip().splitlines()[-1]
     results, about = {}, "?"
@@ -147,10 +149,13 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--skip-tests", action="store_true")
     ap.add_argument("--python", default=sys.executable, help="the Python that has PyTorch")
+    ap.add_argument("--only", default=",".join(w[0] for w in WORKLOADS),
+                    help="comma-separated workloads (default: all)")
     ap.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    only = [w for w in args.only.split(",") if w]
     if args.torch_worker:
-        torch_worker()
+        torch_worker(only)
         return
 
     env = cuda_env()
@@ -162,9 +167,10 @@ def main():
 
     cores = os.cpu_count() or 1
     bench_env = dict(env, STATICNN_BENCH_THREADS=f"1,{cores}")
+    names = "|".join(only)
     run(["cargo", "bench", "--features", "cuda", "--bench", "workloads", "--",
-         "--noplot", "^(W1|W2|W3|ResNet|GPU)/"], env=bench_env, check=True)
-    torch, about = torch_results(args.python)
+         "--noplot", f"^(({names})/threads|GPU/({names})$)"], env=bench_env, check=True)
+    torch, about = torch_results(args.python, only)
 
     print()
     print(f"GPU tests: {tests}")
@@ -174,6 +180,9 @@ def main():
           f"| GPU / best CPU | GPU / PyTorch |")
     print("|---|---|---|---|---|---|---|---|")
     for name, batch, what in WORKLOADS:
+        if name not in only:
+            continue
+
         def rate(*parts):
             s = estimate(*parts)
             return None if s is None else batch / s

@@ -245,6 +245,29 @@ fn step_infers_on_the_gpu() {
     assert_eq!(a.to_vec().unwrap(), b.to_vec().unwrap());
 }
 
+/// The matrix product for every pair of transposes (the layers use three),
+/// with alpha and beta, on sizes that are not multiples of anything.
+#[test]
+fn products_match_the_cpu() {
+    use staticnn::ops::gemm::GemmOp;
+    let Some((gpu, _one)) = gpu() else { return };
+    let (m, n, k) = (37, 23, 51);
+    let (a, b, c) = (random(m * k, 20), random(k * n, 21), random(m * n, 22));
+    for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
+        for (alpha, beta) in [(1.0, 0.0), (0.5, 2.0)] {
+            let mut on_cpu = c.clone();
+            Cpu.gemm((m, n, k), alpha, &a, ta, &b, tb, beta, &mut on_cpu)
+                .unwrap();
+            let (ga, gb) = (gpu.upload(&a).unwrap(), gpu.upload(&b).unwrap());
+            let mut gc = gpu.upload(&c).unwrap();
+            gpu.gemm((m, n, k), alpha, &ga, ta, &gb, tb, beta, &mut gc)
+                .unwrap();
+            let what = format!("gemm trans ({ta}, {tb}) alpha {alpha} beta {beta}");
+            assert_close(&what, &on_cpu, &gpu.read(&gc).unwrap(), TOLERANCE);
+        }
+    }
+}
+
 /// Every loss's value, gradient and hit count, on both devices.
 #[test]
 fn losses_match_the_cpu() {
