@@ -268,11 +268,18 @@ fn products_match_the_cpu() {
     }
 }
 
-/// Every loss's value, gradient and hit count, on both devices.
+/// Every loss's value, gradient and hit count, on both devices; the second
+/// size has more rows than the launch has warps, so that warps take several
+/// rows each.
 #[test]
 fn losses_match_the_cpu() {
     let Some((gpu, _one)) = gpu() else { return };
-    let (rows, cols) = (37, 11);
+    for (rows, cols) in [(37, 11), (8 * 1024 + 37, 3)] {
+        losses_on(&gpu, rows, cols);
+    }
+}
+
+fn losses_on(gpu: &Cuda, rows: usize, cols: usize) {
     let logits = random(rows * cols, 4);
     let probs: Vec<f32> = logits.iter().map(|v| 1.0 / (1.0 + (-v).exp())).collect();
     let binary: Vec<f32> = random(rows * cols, 5)
@@ -317,7 +324,7 @@ fn losses_match_the_cpu() {
             (read(&g), read(&sum)[0], read(&hits)[0])
         };
         let (a, b) = (on_cpu(pred, &target), on_gpu(pred, &target));
-        let what = format!("{kind:?}");
+        let what = format!("{kind:?} ({rows} rows)");
         assert_close(&format!("{what} gradient"), &a.0, &b.0, TOLERANCE);
         assert_close(&format!("{what} loss"), &[a.1], &[b.1], TOLERANCE);
         assert_close(&format!("{what} hits"), &[a.2], &[b.2], TOLERANCE);

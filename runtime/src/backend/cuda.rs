@@ -59,6 +59,9 @@ pub const PRELUDE: &str = include_str!("prelude.cu");
 /// block reduction assumes this value (a multiple of 32, at most 1024).
 pub(crate) const BLOCK: u32 = 256;
 
+/// Most blocks a one-warp-per-row launch uses (see `Grid::warp_per_item`).
+pub(crate) const WARP_BLOCKS: usize = 1024;
+
 /// Most arguments any kernel here takes; launches keep them on the stack.
 const MAX_ARGS: usize = 24;
 
@@ -439,9 +442,16 @@ impl Grid {
         }
     }
 
-    /// One warp per item, [`BLOCK`] / 32 items per block.
+    /// One warp per item (a row), [`BLOCK`] / 32 items per block, and at
+    /// most [`WARP_BLOCKS`] blocks: past 8,192 rows each warp takes several
+    /// (`FOR_EACH_ROW_OF_WARP`), which keeps every multiprocessor busy all
+    /// the same.
     pub fn warp_per_item(items: usize) -> Self {
-        Grid::elements(items * 32)
+        let blocks = (items * 32).div_ceil(BLOCK as usize).min(WARP_BLOCKS) as u32;
+        Grid {
+            blocks,
+            ..Grid::elements(0)
+        }
     }
 }
 

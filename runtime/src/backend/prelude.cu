@@ -15,6 +15,13 @@ struct Geom {
 #define FOR_EACH(i, n) \
     for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += blockDim.x * gridDim.x)
 
+// Every row index a warp of a launch made with Grid::warp_per_item takes:
+// one row per warp, then the next the grid's warps have not reached (all
+// lanes of a warp take the same rows, so shuffles inside stay whole).
+#define FOR_EACH_ROW_OF_WARP(row, n)                                          \
+    for (int row = (blockIdx.x * blockDim.x + threadIdx.x) >> 5; row < (n); \
+         row += (blockDim.x * gridDim.x) >> 5)
+
 // Sum over a warp; every lane gets the total.
 __device__ __forceinline__ float warp_sum(float v) {
     for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);

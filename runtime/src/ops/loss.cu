@@ -38,25 +38,26 @@ __device__ __forceinline__ int class_of(float label, int classes) {
 extern "C" __global__ void softmax_cross_entropy(int rows, int cols, float inv_rows,
                                                  const float* pred, const float* target,
                                                  float* grad, float* sum) {
-    int row = (blockIdx.x * blockDim.x + threadIdx.x) >> 5, lane = threadIdx.x & 31;
-    if (row >= rows) return;
-    const float* x = pred + (long long)row * cols;
-    int cls = class_of(target[row], cols);
-    float m = NEG_INF;
-    for (int c = lane; c < cols; c += 32) m = fmaxf(m, x[c]);
-    m = warp_max(m);
-    float s = 0.0f;
-    for (int c = lane; c < cols; c += 32) s += expf(x[c] - m);
-    s = warp_sum(s);
-    if (lane == 0) {
-        float nan = __int_as_float(0x7fc00000);
-        atomicAdd(sum, cls < 0 ? nan : m + logf(s) - x[cls]);
-    }
-    if (grad) {
-        float* g = grad + (long long)row * cols;
-        float inv = 1.0f / s;
-        for (int c = lane; c < cols; c += 32)
-            g[c] = (expf(x[c] - m) * inv - (c == cls ? 1.0f : 0.0f)) * inv_rows;
+    int lane = threadIdx.x & 31;
+    FOR_EACH_ROW_OF_WARP(row, rows) {
+        const float* x = pred + (long long)row * cols;
+        int cls = class_of(target[row], cols);
+        float m = NEG_INF;
+        for (int c = lane; c < cols; c += 32) m = fmaxf(m, x[c]);
+        m = warp_max(m);
+        float s = 0.0f;
+        for (int c = lane; c < cols; c += 32) s += expf(x[c] - m);
+        s = warp_sum(s);
+        if (lane == 0) {
+            float nan = __int_as_float(0x7fc00000);
+            atomicAdd(sum, cls < 0 ? nan : m + logf(s) - x[cls]);
+        }
+        if (grad) {
+            float* g = grad + (long long)row * cols;
+            float inv = 1.0f / s;
+            for (int c = lane; c < cols; c += 32)
+                g[c] = (expf(x[c] - m) * inv - (c == cls ? 1.0f : 0.0f)) * inv_rows;
+        }
     }
 }
 

@@ -3,31 +3,33 @@
 // neighbouring values.
 
 extern "C" __global__ void softmax_forward(int rows, int cols, const float* x, float* y) {
-    int row = (blockIdx.x * blockDim.x + threadIdx.x) >> 5, lane = threadIdx.x & 31;
-    if (row >= rows) return; // the whole warp leaves together
-    const float* xr = x + (long long)row * cols;
-    float* yr = y + (long long)row * cols;
-    float m = NEG_INF;
-    for (int c = lane; c < cols; c += 32) m = fmaxf(m, xr[c]);
-    m = warp_max(m);
-    float s = 0.0f;
-    for (int c = lane; c < cols; c += 32) {
-        float e = expf(xr[c] - m);
-        yr[c] = e;
-        s += e;
+    int lane = threadIdx.x & 31;
+    FOR_EACH_ROW_OF_WARP(row, rows) {
+        const float* xr = x + (long long)row * cols;
+        float* yr = y + (long long)row * cols;
+        float m = NEG_INF;
+        for (int c = lane; c < cols; c += 32) m = fmaxf(m, xr[c]);
+        m = warp_max(m);
+        float s = 0.0f;
+        for (int c = lane; c < cols; c += 32) {
+            float e = expf(xr[c] - m);
+            yr[c] = e;
+            s += e;
+        }
+        float inv = 1.0f / warp_sum(s);
+        for (int c = lane; c < cols; c += 32) yr[c] *= inv;
     }
-    float inv = 1.0f / warp_sum(s);
-    for (int c = lane; c < cols; c += 32) yr[c] *= inv;
 }
 
 // dx = y * (dy - <dy, y>), row by row.
 extern "C" __global__ void softmax_backward(int rows, int cols, const float* y, const float* dy,
                                             float* dx) {
-    int row = (blockIdx.x * blockDim.x + threadIdx.x) >> 5, lane = threadIdx.x & 31;
-    if (row >= rows) return;
-    long long base = (long long)row * cols;
-    float dot = 0.0f;
-    for (int c = lane; c < cols; c += 32) dot += y[base + c] * dy[base + c];
-    dot = warp_sum(dot);
-    for (int c = lane; c < cols; c += 32) dx[base + c] = y[base + c] * (dy[base + c] - dot);
+    int lane = threadIdx.x & 31;
+    FOR_EACH_ROW_OF_WARP(row, rows) {
+        long long base = (long long)row * cols;
+        float dot = 0.0f;
+        for (int c = lane; c < cols; c += 32) dot += y[base + c] * dy[base + c];
+        dot = warp_sum(dot);
+        for (int c = lane; c < cols; c += 32) dx[base + c] = y[base + c] * (dy[base + c] - dot);
+    }
 }
