@@ -1,10 +1,10 @@
 //! General matrix product, `C = alpha * op(A) * op(B) + beta * C`.
 //!
 //! On x86-64 with AVX-512 (checked once at run time) the CPU product runs
-//! the kernels of [`avx512`], which need no packing and allocate nothing,
+//! the kernels of `avx512`, which need no packing and allocate nothing,
 //! and large products are split across the rayon pool. Elsewhere, and for
 //! the one transpose pair no layer uses (`A^T B^T`), it goes through
-//! nalgebra's blocked product ([`portable`]).
+//! nalgebra's blocked product (`portable`).
 
 #[cfg(target_arch = "x86_64")]
 mod avx512;
