@@ -387,9 +387,9 @@ impl Cuda {
         unsafe {
             driver::launch_kernel(
                 f,
-                (grid.blocks, grid.rows, 1),
+                (grid.blocks, 1, 1),
                 (grid.threads, 1, 1),
-                grid.shared,
+                0,
                 self.inner.stream.cu_stream(),
                 &mut raw[..args.len()],
             )
@@ -410,13 +410,12 @@ impl Cuda {
     }
 }
 
-/// A launch shape: `blocks` x `rows` blocks of `threads` threads.
+/// A launch shape: `blocks` blocks of `threads` threads, no dynamic shared
+/// memory (kernels here declare what they share).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Grid {
     pub blocks: u32,
-    pub rows: u32,
     pub threads: u32,
-    pub shared: u32,
 }
 
 impl Grid {
@@ -426,19 +425,15 @@ impl Grid {
         let blocks = n.div_ceil(BLOCK as usize).min(1 << 20) as u32;
         Grid {
             blocks,
-            rows: 1,
             threads: BLOCK,
-            shared: 0,
         }
     }
 
     /// One block of [`BLOCK`] threads per item (a row, a channel).
     pub fn per_item(items: usize) -> Self {
         Grid {
-            blocks: items.min(u32::MAX as usize) as u32,
-            rows: 1,
+            blocks: items.min(i32::MAX as usize) as u32,
             threads: BLOCK,
-            shared: 0,
         }
     }
 
@@ -450,13 +445,13 @@ impl Grid {
         let blocks = (items * 32).div_ceil(BLOCK as usize).min(WARP_BLOCKS) as u32;
         Grid {
             blocks,
-            ..Grid::elements(0)
+            threads: BLOCK,
         }
     }
 }
 
-/// A value that can be passed to a kernel: device pointers (`u64`), `int`,
-/// `unsigned int`, `float` and `unsigned long long`.
+/// A value that can be passed to a kernel: `u64` (device pointers, and
+/// `unsigned long long` seeds), `int` and `float`.
 pub(crate) trait KernelArg {
     fn as_arg(&self) -> *mut c_void;
 }
@@ -470,7 +465,7 @@ macro_rules! kernel_args {
         }
     )*};
 }
-kernel_args!(u64, i32, u32, f32);
+kernel_args!(u64, i32, f32);
 
 /// A size as a kernel's `int`, or an error for a size CUDA code here does
 /// not index (2^31 values and more).

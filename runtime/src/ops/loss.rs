@@ -66,6 +66,32 @@ pub(crate) fn class_of(label: f32, classes: usize) -> Result<usize> {
 }
 
 /// Index of the largest value (the first one on ties; 0 for an all-NaN row).
+/// The lengths a loss kernel's buffers must have: predictions and gradient
+/// `[rows, cols]`, targets one class index per row for softmax
+/// cross-entropy and `[rows, cols]` otherwise, one accumulator.
+fn check_loss_lens(
+    backend: &'static str,
+    kind: LossKind,
+    rows: usize,
+    cols: usize,
+    (pred, target, grad): (usize, usize, Option<usize>),
+    sum: usize,
+) -> Result<()> {
+    use crate::backend::check_len_on;
+    check_len_on(backend, "loss pred", rows * cols, pred)?;
+    let target_cols = if kind == LossKind::SoftmaxCrossEntropy {
+        1
+    } else {
+        cols
+    };
+    check_len_on(backend, "loss target", rows * target_cols, target)?;
+    check_len_on(backend, "loss sum", 1, sum)?;
+    if let Some(g) = grad {
+        check_len_on(backend, "loss grad", rows * cols, g)?;
+    }
+    Ok(())
+}
+
 pub(crate) fn argmax(row: &[f32]) -> usize {
     let mut best = 0;
     for (i, v) in row.iter().enumerate() {
@@ -87,17 +113,8 @@ impl LossOp for Cpu {
         mut grad: Option<&mut Vec<f32>>,
         loss_sum: &mut Vec<f32>,
     ) -> Result<()> {
-        check_len("loss pred", rows * cols, pred.len())?;
-        let target_cols = if kind == LossKind::SoftmaxCrossEntropy {
-            1
-        } else {
-            cols
-        };
-        check_len("loss target", rows * target_cols, target.len())?;
-        check_len("loss sum", 1, loss_sum.len())?;
-        if let Some(g) = grad.as_deref() {
-            check_len("loss grad", rows * cols, g.len())?;
-        }
+        let lens = (pred.len(), target.len(), grad.as_deref().map(Vec::len));
+        check_loss_lens("cpu", kind, rows, cols, lens, loss_sum.len())?;
         let mut total = 0.0f64;
         match kind {
             LossKind::Mse => {
@@ -195,18 +212,9 @@ impl LossOp for crate::backend::Cuda {
         grad: Option<&mut Self::Buf>,
         loss_sum: &mut Self::Buf,
     ) -> Result<()> {
-        use crate::backend::cuda::{check_len, int, Grid, KernelArg};
-        check_len("loss pred", rows * cols, pred.len())?;
-        let target_cols = if kind == LossKind::SoftmaxCrossEntropy {
-            1
-        } else {
-            cols
-        };
-        check_len("loss target", rows * target_cols, target.len())?;
-        check_len("loss sum", 1, loss_sum.len())?;
-        if let Some(g) = grad.as_deref() {
-            check_len("loss grad", rows * cols, g.len())?;
-        }
+        use crate::backend::cuda::{int, Grid, KernelArg};
+        let lens = (pred.len(), target.len(), grad.as_deref().map(|g| g.len()));
+        check_loss_lens("cuda", kind, rows, cols, lens, loss_sum.len())?;
         // A null pointer tells the kernel not to write a gradient.
         let grad = grad.map_or(0, |g| g.ptr());
         let (r, c, n) = (int(rows)?, int(cols)?, int(rows * cols)?);

@@ -28,6 +28,45 @@ pub struct AdamStep {
 }
 
 /// RMSprop hyper-parameters for one step.
+/// An Adam step's hyper-parameters folded into the constants its update
+/// uses, the same on every backend.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct AdamConstants {
+    /// `lr / (1 - beta1^t)`.
+    pub step: f32,
+    /// `1 / sqrt(1 - beta2^t)`.
+    pub inv_sqrt_bc2: f32,
+    /// What the parameter is multiplied by first (AdamW's decay).
+    pub shrink: f32,
+    /// What times the parameter is added to the gradient (Adam's decay).
+    pub l2: f32,
+}
+
+impl AdamStep {
+    pub(crate) fn constants(&self) -> AdamConstants {
+        let bc1 = 1.0 - self.beta1.powf(self.t as f32);
+        let bc2 = 1.0 - self.beta2.powf(self.t as f32);
+        // Decoupled decay (AdamW) shrinks the parameter; L2 decay (Adam)
+        // adds to the gradient. Both are folded into constants so the loop
+        // has no branch and vectorises (indexing with a branch inside ran
+        // at half the speed of the products on a 2.8M-parameter network).
+        let (shrink, l2) = if self.decoupled {
+            (1.0 - self.lr * self.weight_decay, 0.0)
+        } else {
+            (1.0, self.weight_decay)
+        };
+        // PyTorch's arrangement: step lr / bc1, denominator
+        // sqrt(v) / sqrt(bc2) + eps. One square root and one division per
+        // value; the bias corrections become constants.
+        AdamConstants {
+            step: self.lr / bc1,
+            inv_sqrt_bc2: 1.0 / bc2.sqrt(),
+            shrink,
+            l2,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RmsPropStep {
     pub lr: f32,
@@ -142,22 +181,13 @@ impl OptimOp for Cpu {
         check_len("adam grad", n, grad.len())?;
         check_len("adam m", n, m.len())?;
         check_len("adam v", n, v.len())?;
-        let bc1 = 1.0 - h.beta1.powf(h.t as f32);
-        let bc2 = 1.0 - h.beta2.powf(h.t as f32);
-        // Decoupled decay (AdamW) shrinks the parameter; L2 decay (Adam)
-        // adds to the gradient. Both are folded into constants so the loop
-        // has no branch and vectorises (indexing with a branch inside ran
-        // at half the speed of the products on a 2.8M-parameter network).
-        let (shrink, l2) = if h.decoupled {
-            (1.0 - h.lr * h.weight_decay, 0.0)
-        } else {
-            (1.0, h.weight_decay)
-        };
-        // PyTorch's arrangement: step lr / bc1, denominator
-        // sqrt(v) / sqrt(bc2) + eps. One square root and one division per
-        // value; the bias corrections become constants.
+        let AdamConstants {
+            step,
+            inv_sqrt_bc2,
+            shrink,
+            l2,
+        } = h.constants();
         let (b1, b2, eps) = (h.beta1, h.beta2, h.eps);
-        let (step, inv_sqrt_bc2) = (h.lr / bc1, 1.0 / bc2.sqrt());
         // Large parameters are updated in parallel chunks: the update is
         // bound by divisions and memory, where the second hardware thread
         // still helps.
@@ -268,15 +298,12 @@ impl OptimOp for crate::backend::Cuda {
         check_len("adam grad", len, grad.len())?;
         check_len("adam m", len, m.len())?;
         check_len("adam v", len, v.len())?;
-        // The constants of the CPU kernel, folded the same way.
-        let bc1 = 1.0 - h.beta1.powf(h.t as f32);
-        let bc2 = 1.0 - h.beta2.powf(h.t as f32);
-        let (shrink, l2) = if h.decoupled {
-            (1.0 - h.lr * h.weight_decay, 0.0)
-        } else {
-            (1.0, h.weight_decay)
-        };
-        let (step, inv_sqrt_bc2) = (h.lr / bc1, 1.0 / bc2.sqrt());
+        let AdamConstants {
+            step,
+            inv_sqrt_bc2,
+            shrink,
+            l2,
+        } = h.constants();
         let n = int(len)?;
         let (p, g, mp, vp) = (param.ptr(), grad.ptr(), m.ptr(), v.ptr());
         let args: [&dyn KernelArg; 12] = [

@@ -2,7 +2,7 @@
 //! average over the whole image).
 
 use super::window::Geom2d;
-use crate::backend::{cpu::check_len, Cpu, Device};
+use crate::backend::{Cpu, Device};
 use crate::Result;
 use rayon::prelude::*;
 
@@ -173,8 +173,14 @@ fn max_plane_pairs(g: &Geom2d, xp: &[f32], yp: &mut [f32]) {
 }
 
 fn check(g: &Geom2d, x: usize, y: usize) -> Result<()> {
-    check_len("pool input", g.in_len(), x)?;
-    check_len("pool output", g.out_len(), y)
+    check_on("cpu", g, x, y)
+}
+
+/// A pool's input and output lengths on `backend`.
+fn check_on(backend: &'static str, g: &Geom2d, x: usize, y: usize) -> Result<()> {
+    use crate::backend::check_len_on;
+    check_len_on(backend, "pool input", g.in_len(), x)?;
+    check_len_on(backend, "pool output", g.out_len(), y)
 }
 
 impl PoolOp for Cpu {
@@ -290,7 +296,7 @@ crate::backend::cuda::kernels!("pool");
 impl PoolOp for crate::backend::Cuda {
     fn max_pool2d_forward(&self, g: &Geom2d, x: &Self::Buf, y: &mut Self::Buf) -> Result<()> {
         use crate::backend::cuda::Grid;
-        check_pool_cuda(g, x.len(), y.len())?;
+        check_on("cuda", g, x.len(), y.len())?;
         let geom = g.kernel_arg()?;
         let grid = Grid::elements(g.out_len());
         self.launch(
@@ -311,8 +317,8 @@ impl PoolOp for crate::backend::Cuda {
         _scratch: &mut Self::Buf,
     ) -> Result<()> {
         use crate::backend::cuda::Grid;
-        check_pool_cuda(g, x.len(), y.len())?;
-        check_pool_cuda(g, dx.len(), dy.len())?;
+        check_on("cuda", g, x.len(), y.len())?;
+        check_on("cuda", g, dx.len(), dy.len())?;
         let geom = g.kernel_arg()?;
         self.fill(dx, 0.0)?;
         let grid = Grid::elements(g.out_len());
@@ -323,7 +329,7 @@ impl PoolOp for crate::backend::Cuda {
 
     fn avg_pool2d_forward(&self, g: &Geom2d, x: &Self::Buf, y: &mut Self::Buf) -> Result<()> {
         use crate::backend::cuda::Grid;
-        check_pool_cuda(g, x.len(), y.len())?;
+        check_on("cuda", g, x.len(), y.len())?;
         let geom = g.kernel_arg()?;
         let grid = Grid::elements(g.out_len());
         self.launch(
@@ -336,7 +342,7 @@ impl PoolOp for crate::backend::Cuda {
 
     fn avg_pool2d_backward(&self, g: &Geom2d, dy: &Self::Buf, dx: &mut Self::Buf) -> Result<()> {
         use crate::backend::cuda::Grid;
-        check_pool_cuda(g, dx.len(), dy.len())?;
+        check_on("cuda", g, dx.len(), dy.len())?;
         let geom = g.kernel_arg()?;
         self.fill(dx, 0.0)?;
         let grid = Grid::elements(g.out_len());
@@ -347,13 +353,6 @@ impl PoolOp for crate::backend::Cuda {
             &[&geom, &dy.ptr(), &dx.ptr()],
         )
     }
-}
-
-#[cfg(feature = "cuda")]
-fn check_pool_cuda(g: &Geom2d, x: usize, y: usize) -> Result<()> {
-    use crate::backend::cuda::check_len;
-    check_len("pool input", g.in_len(), x)?;
-    check_len("pool output", g.out_len(), y)
 }
 
 #[cfg(test)]

@@ -218,10 +218,9 @@ where
     L: Loss<M::Output>,
     O: Optimizer<B>,
 {
-    let dev = x.device();
-    buffers.sums.reset(dev)?;
-    step(model, opt, loss, x, y, buffers, ctx)?;
-    Ok(buffers.sums.read(dev, false)?.loss)
+    buffers.sums.reset(x.device())?;
+    train_step_deferred(model, opt, loss, x, y, buffers, ctx)?;
+    buffers.mean_loss(x.device())
 }
 
 /// One optimisation step that leaves its loss on the device, added to a
@@ -229,25 +228,6 @@ where
 /// queues the step's kernels and moves on. Read the mean loss of the steps
 /// so far with [`StepBuffers::mean_loss`].
 pub fn train_step_deferred<B, M, L, O>(
-    model: &mut M,
-    opt: &mut O,
-    loss: &L,
-    x: &Tensor<B, M::Input>,
-    y: &Tensor<B, L::Target>,
-    buffers: &mut StepBuffers<B, M>,
-    ctx: &mut TrainCtx,
-) -> Result<()>
-where
-    B: Backend,
-    M: Layer<B>,
-    L: Loss<M::Output>,
-    O: Optimizer<B>,
-{
-    step(model, opt, loss, x, y, buffers, ctx)
-}
-
-/// A step that adds its loss into `buffers.sums` (read once per epoch).
-fn step<B, M, L, O>(
     model: &mut M,
     opt: &mut O,
     loss: &L,
@@ -437,7 +417,7 @@ where
         buffers.sums.reset(&dev)?;
         for indices in batches {
             let (x, y) = loader.load(&dev, train, indices)?;
-            step(model, opt, loss, x, y, &mut buffers, &mut ctx)?;
+            train_step_deferred(model, opt, loss, x, y, &mut buffers, &mut ctx)?;
             bar.inc(1);
         }
         bar.finish_and_clear();
