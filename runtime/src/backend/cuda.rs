@@ -667,5 +667,6 @@ mod tests {
             ),
         }
         assert!(Cuda::new(1 << 20).is_err());
+        assert_eq!(Cuda::is_available(), Cuda::new(0).is_ok());
     }
 }
