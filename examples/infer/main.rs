@@ -20,7 +20,7 @@
 mod common;
 mod image;
 
-use common::{bundled_csv_options, Mlp, BUNDLED};
+use common::{bundled_csv_options, bundled_path, Mlp};
 use staticnn::prelude::*;
 use std::path::{Path, PathBuf};
 
@@ -88,14 +88,15 @@ fn main() -> std::result::Result<(), Error> {
         Some(path) => read_digits(path)?,
         None => {
             // Ten digits spread over the bundled set, one per class.
-            let (all, _) = read_digits(Path::new(BUNDLED))?;
+            let (all, _) = read_digits(&bundled_path())?;
             let picks: Vec<usize> = (0..10).map(|c| c * 500 + 137).collect();
             let mut px = Vec::new();
             for &i in &picks {
                 px.extend_from_slice(&all[i * 784..(i + 1) * 784]);
             }
             println!(
-                "no file given: classifying 10 digits from {BUNDLED} (some were seen in training)"
+                "no file given: classifying 10 digits from {} (some were seen in training)",
+                bundled_path().display()
             );
             (px, picks.iter().map(|&i| Some(i / 500)).collect())
         }
