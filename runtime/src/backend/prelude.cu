@@ -11,9 +11,12 @@ struct Geom {
 };
 
 // Every value index of a launch made with Grid::elements, however many
-// blocks the grid was capped at.
-#define FOR_EACH(i, n) \
-    for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += blockDim.x * gridDim.x)
+// blocks the grid was capped at. The index is 64-bit: with strides up to
+// 2^28 an `int` would wrap past 2^31 - 2^28 values before the loop test
+// saw it. (Values below `n`, an `int`, narrow back to `int` safely.)
+#define FOR_EACH(i, n)                                                              \
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < (n); \
+         i += (long long)blockDim.x * gridDim.x)
 
 // Every row index a warp of a launch made with Grid::warp_per_item takes:
 // one row per warp, then the next the grid's warps have not reached (all
