@@ -88,7 +88,8 @@ fn main() -> std::result::Result<(), Error> {
         Some(path) => read_digits(path)?,
         None => {
             // Ten digits spread over the bundled set, one per class.
-            let (all, _) = read_digits(&bundled_path())?;
+            let bundled = bundled_path();
+            let (all, _) = read_digits(&bundled)?;
             let picks: Vec<usize> = (0..10).map(|c| c * 500 + 137).collect();
             let mut px = Vec::new();
             for &i in &picks {
@@ -96,7 +97,7 @@ fn main() -> std::result::Result<(), Error> {
             }
             println!(
                 "no file given: classifying 10 digits from {} (some were seen in training)",
-                bundled_path().display()
+                bundled.display()
             );
             (px, picks.iter().map(|&i| Some(i / 500)).collect())
         }

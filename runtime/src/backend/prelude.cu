@@ -11,12 +11,15 @@ struct Geom {
 };
 
 // Every value index of a launch made with Grid::elements, however many
-// blocks the grid was capped at. The index is 64-bit: with strides up to
-// 2^28 an `int` would wrap past 2^31 - 2^28 values before the loop test
-// saw it. (Values below `n`, an `int`, narrow back to `int` safely.)
-#define FOR_EACH(i, n)                                                              \
-    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < (n); \
-         i += (long long)blockDim.x * gridDim.x)
+// blocks the grid was capped at. The loop counter is 64-bit: with strides
+// up to 2^28 an `int` counter would wrap past 2^31 - 2^28 values before the
+// loop test saw it. The body sees the index as an `int` (it is below `n`,
+// an `int`), so its divisions stay 32-bit: 64-bit integer division is
+// emulated on the GPU and many times slower.
+#define FOR_EACH(i, n)                                                                     \
+    for (long long i##_wide = blockIdx.x * (long long)blockDim.x + threadIdx.x;          \
+         i##_wide < (n); i##_wide += (long long)blockDim.x * gridDim.x)                   \
+        if (const int i = (int)i##_wide; true)
 
 // Every row index a warp of a launch made with Grid::warp_per_item takes:
 // one row per warp, then the next the grid's warps have not reached (all
