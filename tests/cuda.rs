@@ -60,13 +60,18 @@ fn random(n: usize, seed: u64) -> Vec<f32> {
 }
 
 fn assert_close(what: &str, cpu: &[f32], gpu: &[f32], tolerance: f32) {
+    assert_close_or_within(what, cpu, gpu, tolerance, 0.0);
+}
+
+/// As `assert_close`, also passing values that differ by at most `slack`.
+fn assert_close_or_within(what: &str, cpu: &[f32], gpu: &[f32], tolerance: f32, slack: f32) {
     assert_eq!(cpu.len(), gpu.len(), "{what}: lengths differ");
     let scale = cpu.iter().fold(0.0f32, |m, v| m.max(v.abs()));
     let floor = (scale * 1e-2).max(1e-30);
     for (i, (a, b)) in cpu.iter().zip(gpu).enumerate() {
         let err = (a - b).abs() / a.abs().max(floor);
         assert!(
-            err <= tolerance || (a.is_nan() && b.is_nan()),
+            err <= tolerance || (a - b).abs() <= slack || (a.is_nan() && b.is_nan()),
             "{what}[{i}]: cpu {a}, gpu {b}: relative error {err} > {tolerance}"
         );
     }
@@ -82,12 +87,18 @@ fn params<B: Backend, M: Layer<B>>(net: &M) -> Vec<(String, Vec<f32>)> {
     out
 }
 
-fn assert_same_params<M: Layer<Cpu>, N: Layer<Cuda>>(what: &str, cpu: &M, gpu: &N, tol: f32) {
+fn assert_same_params<M: Layer<Cpu>, N: Layer<Cuda>>(
+    what: &str,
+    cpu: &M,
+    gpu: &N,
+    tol: f32,
+    slack: f32,
+) {
     let (a, b) = (params(cpu), params(gpu));
     assert_eq!(a.len(), b.len());
     for ((name, x), (gname, y)) in a.iter().zip(&b) {
         assert_eq!(name, gname);
-        assert_close(&format!("{what}: {name}"), x, y, tol);
+        assert_close_or_within(&format!("{what}: {name}"), x, y, tol, slack);
     }
 }
 
@@ -157,7 +168,7 @@ macro_rules! same_on_both {
             TOLERANCE,
         );
         // BatchNorm's running statistics moved the same way.
-        assert_same_params(what, &cpu_net, &gpu_net, TOLERANCE);
+        assert_same_params(what, &cpu_net, &gpu_net, TOLERANCE, 0.0);
     }};
 }
 
@@ -374,7 +385,11 @@ fn optimisers_train_alike() {
             let a = train(&mut cpu_net, &mut $opt, 5);
             let b = train(&mut gpu_net, &mut $opt, 5);
             assert_close(concat!($what, " losses"), &a, &b, 1e-3);
-            assert_same_params($what, &cpu_net, &gpu_net, 1e-3);
+            // Adam and RMSProp divide by the root of a running mean of
+            // squared gradients: where a gradient is near zero, a rounding
+            // difference in it moves the step by a visible fraction of the
+            // learning rate (1e-3). A hundredth of a step in five is allowed.
+            assert_same_params($what, &cpu_net, &gpu_net, 1e-3, 5e-5);
         }};
     }
     both!("sgd", Sgd::new(0.05).weight_decay(1e-3));
@@ -397,7 +412,7 @@ fn lenet_trains_alike() {
     let b = train(&mut gpu_net, &mut Adam::new(1e-3), 5);
     assert_close("LeNet losses", &a, &b, 1e-3);
     assert!(a.last() < a.first(), "the loss fell: {a:?}");
-    assert_same_params("LeNet", &cpu_net, &gpu_net, 1e-3);
+    assert_same_params("LeNet", &cpu_net, &gpu_net, 1e-3, 0.0);
 }
 
 /// `fit` and `evaluate` on the GPU: the loss falls and the accuracy is

@@ -32,12 +32,20 @@ static void* device_alloc(size_t bytes) {
 
 extern "C" {
 CUresult cuInit(unsigned) { return OK; }
-CUresult cuDriverGetVersion(int* v) { *v = 12080; return OK; }
+// The machine it stands in for: driver 580 (CUDA 13.0), an H200 (9.0).
+CUresult cuDriverGetVersion(int* v) { *v = 13000; return OK; }
 CUresult cuDeviceGetCount(int* n) { *n = 1; return OK; }
 CUresult cuDeviceGet(int* d, int ordinal) { *d = ordinal; return ordinal == 0 ? OK : INVALID_DEVICE; }
 CUresult cuDeviceGetAttribute(int* v, int attribute, int) {
-    // 115: CU_DEVICE_ATTRIBUTE_MEMORY_POOLS_SUPPORTED (stream-ordered allocation).
-    *v = attribute == 115 ? 1 : 0;
+    // 75, 76: compute capability major and minor (NVRTC compiles for
+    // sm_90, and the image is ignored); 115: memory pools supported
+    // (stream-ordered allocation).
+    switch (attribute) {
+        case 75: *v = 9; break;
+        case 76: *v = 0; break;
+        case 115: *v = 1; break;
+        default: *v = 0;
+    }
     return OK;
 }
 CUresult cuDeviceGetName(char* name, int len, int) {

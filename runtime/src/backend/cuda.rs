@@ -23,13 +23,19 @@ use cudarc::cublas::CudaBlas;
 use cudarc::driver::{
     result as driver, sys, CudaContext, CudaFunction, CudaModule, CudaSlice, CudaStream, DevicePtr,
 };
-use cudarc::nvrtc::{compile_ptx_with_opts, CompileOptions, Ptx};
+use cudarc::nvrtc::Ptx;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::ffi::c_void;
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError, Weak};
+
+pub mod compile;
+pub mod libs;
+
+use compile::Target;
+use libs::Lib;
 
 /// One op's CUDA source: its kernels are `extern "C"` functions in `src`.
 #[derive(Debug)]
@@ -65,42 +71,11 @@ pub(crate) const WARP_BLOCKS: usize = 1024;
 /// Most arguments any kernel here takes; launches keep them on the stack.
 const MAX_ARGS: usize = 24;
 
-/// PTX by source name, compiled once per process and shared by every
-/// device (NVRTC does not need one).
-static PTX: LazyLock<Mutex<HashMap<&'static str, Arc<str>>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
-
-/// Compile one op's kernels to PTX. Needs only libnvrtc, no device: CI
-/// calls this for every source so that a kernel that does not compile
-/// fails the build.
+/// Compile one op's kernels to PTX for `compute_90` (the H100 and H200).
+/// Needs only libnvrtc, no device: CI calls this for every source so that
+/// a kernel that does not compile fails the build.
 pub fn compile_ptx(k: &Kernels) -> Result<String> {
-    if !nvrtc_present() {
-        return Err(missing(
-            "libnvrtc (NVRTC, e.g. `pip install nvidia-cuda-nvrtc-cu12`, on LD_LIBRARY_PATH)",
-        ));
-    }
-    // The #line directive makes NVRTC's messages point into the op's own
-    // file rather than into the prelude glued in front of it.
-    let src = format!("{PRELUDE}\n#line 1 \"{}.cu\"\n{}", k.name, k.src);
-    let opts = CompileOptions {
-        name: Some(format!("{}.cu", k.name)),
-        ..Default::default()
-    };
-    let ptx = compile_ptx_with_opts(src, opts).map_err(|e| Error::Backend {
-        backend: "cuda",
-        why: format!("NVRTC could not compile {}.cu: {e}", k.name),
-    })?;
-    Ok(ptx.to_src())
-}
-
-fn cached_ptx(k: &'static Kernels) -> Result<Arc<str>> {
-    let mut cache = PTX.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(p) = cache.get(k.name) {
-        return Ok(p.clone());
-    }
-    let ptx: Arc<str> = compile_ptx(k)?.into();
-    cache.insert(k.name, ptx.clone());
-    Ok(ptx)
+    compile::compile(k, Target::Ptx(90), &[]).map(|img| img.ptx().to_string())
 }
 
 /// The driver's and NVRTC's CUDA versions, for messages.
@@ -120,8 +95,7 @@ fn versions() -> String {
 }
 
 fn nvrtc_present() -> bool {
-    // SAFETY: only tries to open the library.
-    unsafe { cudarc::nvrtc::sys::is_culib_present() }
+    libs::load(Lib::Nvrtc).is_ok()
 }
 
 fn missing(what: &str) -> Error {
@@ -157,6 +131,8 @@ pub struct Cuda {
 struct Inner {
     ordinal: usize,
     name: String,
+    /// What NVRTC compiles this device's kernels to.
+    target: Target,
     ctx: Arc<CudaContext>,
     stream: Arc<CudaStream>,
     /// cuBLAS handles are not to be used by two host threads at once.
@@ -212,11 +188,13 @@ impl Cuda {
         if !unsafe { sys::is_culib_present() } {
             return Err(missing("the NVIDIA driver (libcuda)"));
         }
-        if !unsafe { cudarc::cublas::sys::is_culib_present() } {
-            return Err(missing("cuBLAS (libcublas)"));
-        }
-        if !nvrtc_present() {
-            return Err(missing("NVRTC (libnvrtc)"));
+        // cuBLAS and NVRTC are looked for in wheel and toolkit folders too
+        // (`libs`), and the error lists every place tried.
+        for lib in [Lib::Cublas, Lib::Nvrtc] {
+            libs::load(lib).map_err(|why| Error::Backend {
+                backend: "cuda",
+                why: format!("{why}; use the Cpu backend on this machine"),
+            })?;
         }
         let count = CudaContext::device_count().map_err(driver_error)?;
         if ordinal >= count.max(0) as usize {
@@ -231,6 +209,11 @@ impl Cuda {
         // SAFETY: no buffer exists yet, and all work goes to one stream.
         unsafe { ctx.disable_event_tracking() };
         let name = ctx.name().map_err(driver_error)?;
+        let attribute = |a| ctx.attribute(a).map_err(driver_error);
+        let arch = 10
+            * attribute(sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR)?
+            + attribute(sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR)?;
+        let target = compile::target_for(arch as u32, &compile::supported_archs()?)?;
         let stream = ctx.new_stream().map_err(driver_error)?;
         let blas = CudaBlas::new(stream.clone()).map_err(|e| Error::Backend {
             backend: "cuda",
@@ -240,6 +223,7 @@ impl Cuda {
             inner: Arc::new(Inner {
                 ordinal,
                 name,
+                target,
                 ctx,
                 stream,
                 blas: Mutex::new(blas),
@@ -254,9 +238,10 @@ impl Cuda {
     /// one device).
     pub fn is_available() -> bool {
         // SAFETY: these only try to open the libraries.
-        let libraries =
-            unsafe { sys::is_culib_present() && cudarc::cublas::sys::is_culib_present() };
-        libraries && nvrtc_present() && CudaContext::device_count().is_ok_and(|n| n > 0)
+        let libraries = unsafe { sys::is_culib_present() }
+            && libs::load(Lib::Cublas).is_ok()
+            && nvrtc_present();
+        libraries && CudaContext::device_count().is_ok_and(|n| n > 0)
     }
 
     /// The device's name ("NVIDIA H100 80GB HBM3").
@@ -267,7 +252,10 @@ impl Cuda {
     /// Wait until every queued kernel has finished (for timing; reading a
     /// buffer waits by itself).
     pub fn synchronize(&self) -> Result<()> {
-        self.inner.stream.synchronize().map_err(driver_error)
+        self.inner.stream.synchronize().map_err(driver_error)?;
+        // Errors of calls that return nothing (a buffer's free, on drop)
+        // are kept by the context; report them here.
+        self.inner.ctx.check_err().map_err(driver_error)
     }
 
     /// Compile every kernel the runtime has, once, so that the first
@@ -310,21 +298,100 @@ impl Cuda {
         if let Some(m) = modules.get(k.name) {
             return Ok(m.clone());
         }
-        let ptx = cached_ptx(k)?;
-        let module = self
-            .inner
+        let module = self.load_image(k, self.inner.target).or_else(|first| {
+            // Machine code that does not load (it should) still leaves PTX
+            // for the driver to compile; say both reasons if that fails too.
+            let Target::Cubin(arch) = self.inner.target else {
+                return Err(first);
+            };
+            self.load_image(k, Target::Ptx(arch))
+                .map_err(|second| Error::Backend {
+                    backend: "cuda",
+                    why: format!("{first}; then as PTX: {second}"),
+                })
+        })?;
+        modules.insert(k.name, module.clone());
+        Ok(module)
+    }
+
+    fn load_image(&self, k: &'static Kernels, target: Target) -> Result<Arc<CudaModule>> {
+        let img = compile::cached(k, target)?;
+        self.inner
             .ctx
-            .load_module(Ptx::from_src(ptx.as_ref()))
+            .load_module(Ptx::from_binary(img.bytes.clone()))
             .map_err(|e| Error::Backend {
                 backend: "cuda",
                 why: format!(
-                    "loading {}.cu's kernels: {e} ({}; PTX from an NVRTC newer than the driver does not load)",
+                    "loading {}.cu's kernels for {target}: {e} ({}; PTX from an NVRTC newer than the driver does not load)",
                     k.name,
                     versions()
                 ),
-            })?;
-        modules.insert(k.name, module.clone());
-        Ok(module)
+            })
+    }
+
+    /// What the kernels of this device are compiled to (`sm_90 (CUBIN)`).
+    pub fn kernel_target(&self) -> String {
+        self.inner.target.to_string()
+    }
+
+    /// The libraries in use and their versions, one per line: the driver,
+    /// cuBLAS and NVRTC, each with the file it was loaded from.
+    pub fn libraries() -> String {
+        let mut out = String::new();
+        let mut driver = 0;
+        // SAFETY: only opens the library, then plain queries.
+        let driver_ok = unsafe { sys::is_culib_present() }
+            && unsafe { sys::cuDriverGetVersion(&mut driver) }
+                .result()
+                .is_ok();
+        if driver_ok {
+            out.push_str(&format!(
+                "driver: CUDA {}.{}{}\n",
+                driver / 1000,
+                driver % 1000 / 10,
+                libs::mapped("libcuda")
+                    .map(|p| format!(", {}", p.display()))
+                    .unwrap_or_default()
+            ));
+        } else {
+            out.push_str("driver: not found (libcuda)\n");
+        }
+        match libs::load(Lib::Cublas) {
+            Ok(found) => {
+                let v = |t| {
+                    let mut v = -1;
+                    // SAFETY: cuBLAS is loaded; a plain query.
+                    let ok = unsafe { cudarc::cublas::sys::cublasGetProperty(t, &mut v) };
+                    if ok == cudarc::cublas::sys::cublasStatus_t::CUBLAS_STATUS_SUCCESS {
+                        v
+                    } else {
+                        -1
+                    }
+                };
+                use cudarc::cublas::sys::libraryPropertyType::*;
+                let (a, b, c) = (v(MAJOR_VERSION), v(MINOR_VERSION), v(PATCH_LEVEL));
+                let version = if a < 0 {
+                    "version unknown".to_string()
+                } else {
+                    format!("{a}.{b}.{c}")
+                };
+                out.push_str(&format!("cuBLAS: {version}, {found}\n"));
+            }
+            Err(why) => out.push_str(&format!("cuBLAS: {why}\n")),
+        }
+        match libs::load(Lib::Nvrtc) {
+            Ok(found) => {
+                let (mut a, mut b) = (0, 0);
+                // SAFETY: NVRTC is loaded; a plain query.
+                let _ = unsafe { cudarc::nvrtc::sys::nvrtcVersion(&mut a, &mut b) };
+                let archs = compile::supported_archs()
+                    .map(|a| format!("{a:?}"))
+                    .unwrap_or_default();
+                out.push_str(&format!("NVRTC: {a}.{b}, {found}; compiles for {archs}\n"));
+            }
+            Err(why) => out.push_str(&format!("NVRTC: {why}\n")),
+        }
+        out
     }
 
     fn function(&self, k: &'static Kernels, name: &'static str) -> Result<sys::CUfunction> {
@@ -506,6 +573,16 @@ impl CudaBuf {
     }
 }
 
+impl Drop for CudaBuf {
+    fn drop(&mut self) {
+        // cudarc frees the memory (`cuMemFreeAsync`) when `mem` drops,
+        // right after this, without making its context current; on a
+        // thread that never used the device the free would fail (and the
+        // memory leak). Binding is cheap when it is already current.
+        let _ = self.mem.context().bind_to_thread();
+    }
+}
+
 impl fmt::Debug for CudaBuf {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CudaBuf")
@@ -610,23 +687,31 @@ impl Device for Cuda {
 mod tests {
     use super::*;
 
-    /// Every kernel source compiles with NVRTC. Needs libnvrtc, not a GPU:
-    /// CI installs it (`.ci/run`) and sets `STATICNN_REQUIRE_NVRTC`, so
-    /// there a missing library fails the test rather than skipping it.
-    #[test]
-    fn every_kernel_compiles_to_ptx() {
-        if !nvrtc_present() {
+    /// Whether NVRTC loads; when it does not, a test skips, unless
+    /// `STATICNN_REQUIRE_NVRTC` is set (CI installs NVRTC and sets it, so
+    /// there a missing library fails the test rather than skipping it).
+    fn nvrtc_or_skip() -> bool {
+        if let Err(why) = libs::load(Lib::Nvrtc) {
             assert!(
                 std::env::var_os("STATICNN_REQUIRE_NVRTC").is_none(),
-                "STATICNN_REQUIRE_NVRTC is set but libnvrtc cannot be loaded; put it on LD_LIBRARY_PATH"
+                "STATICNN_REQUIRE_NVRTC is set but NVRTC cannot be loaded: {why}"
             );
-            eprintln!("skipping: libnvrtc not found, so the CUDA kernels were not compiled");
+            eprintln!("skipping: {why}");
+            return false;
+        }
+        true
+    }
+
+    /// Every kernel source compiles with NVRTC to PTX, and each
+    /// `extern "C" __global__` function is in it under its own name, or
+    /// launches would not find it.
+    #[test]
+    fn every_kernel_compiles_to_ptx() {
+        if !nvrtc_or_skip() {
             return;
         }
         for k in crate::ops::CUDA_KERNELS {
             let ptx = compile_ptx(k).unwrap_or_else(|e| panic!("{e}"));
-            // Each `extern "C" __global__` function must be in the PTX
-            // under its own name, or launches would not find it.
             for name in k.src.split("extern \"C\" __global__ void ").skip(1) {
                 let name = name.split('(').next().unwrap_or_default();
                 assert!(
@@ -638,10 +723,65 @@ mod tests {
         }
     }
 
+    /// Every kernel assembles to machine code for the H100/H200 (`sm_90`)
+    /// with ptxas (inside NVRTC), and fits a block of [`BLOCK`] threads:
+    /// registers x threads within the 64K-register file, static shared
+    /// memory within 48 KiB, no spills to local memory. Prints ptxas's
+    /// figures for every kernel (`--nocapture` shows them).
+    #[test]
+    fn every_kernel_assembles_for_sm_90_within_its_limits() {
+        if !nvrtc_or_skip() {
+            return;
+        }
+        let mut problems = Vec::new();
+        eprintln!(
+            "{:<12} {:<34} {:>4} {:>6} {:>6} {:>6}",
+            "source", "kernel", "regs", "smem", "stack", "spill"
+        );
+        for k in crate::ops::CUDA_KERNELS {
+            let img = compile::compile(k, Target::Cubin(90), &["--ptxas-options=-v"])
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert!(img.bytes.starts_with(b"\x7fELF"), "{}.cu: no CUBIN", k.name);
+            let figures = compile::parse_ptxas_log(&img.log);
+            let kernels = k.src.matches("extern \"C\" __global__ void ").count();
+            assert_eq!(
+                figures.len(),
+                kernels,
+                "{}.cu: ptxas log:\n{}",
+                k.name,
+                img.log
+            );
+            for f in figures {
+                eprintln!(
+                    "{:<12} {:<34} {:>4} {:>6} {:>6} {:>6}",
+                    k.name, f.name, f.registers, f.shared_bytes, f.stack_bytes, f.spill_stores
+                );
+                if f.registers * BLOCK > 65536 {
+                    problems.push(format!(
+                        "{}: {} registers x {BLOCK} threads",
+                        f.name, f.registers
+                    ));
+                }
+                if f.shared_bytes > 48 * 1024 {
+                    problems.push(format!(
+                        "{}: {} bytes of shared memory",
+                        f.name, f.shared_bytes
+                    ));
+                }
+                if f.spill_stores > 0 {
+                    problems.push(format!("{}: spills {} bytes", f.name, f.spill_stores));
+                }
+            }
+        }
+        assert!(
+            problems.is_empty(),
+            "kernels over sm_90's limits: {problems:#?}"
+        );
+    }
+
     #[test]
     fn a_broken_kernel_is_reported_with_its_file() {
-        if !nvrtc_present() {
-            eprintln!("skipping: libnvrtc not found");
+        if !nvrtc_or_skip() {
             return;
         }
         static BROKEN: Kernels = Kernels {
