@@ -74,6 +74,39 @@ def torch_lenet(nn):
     )
 
 
+def torch_resnet(nn):
+    """The PyTorch twin of the `resnet` example's network (examples/common):
+    a 3x3 stride-2 stem to 16 channels, a residual block at 14x14, a
+    stride-2 residual block to 32 channels at 7x7 with a 1x1 projection,
+    global average pooling and a linear layer."""
+
+    def conv(cin, cout, k=3, stride=1):
+        return nn.Conv2d(cin, cout, k, stride=stride, padding=k // 2, bias=False)
+
+    class Block(nn.Module):
+        def __init__(self, cin, cout, stride):
+            super().__init__()
+            self.body = nn.Sequential(
+                conv(cin, cout, 3, stride), nn.BatchNorm2d(cout), nn.ReLU(),
+                conv(cout, cout), nn.BatchNorm2d(cout),
+            )
+            self.downsample = (
+                nn.Sequential(conv(cin, cout, 1, stride), nn.BatchNorm2d(cout))
+                if stride != 1 or cin != cout else nn.Identity()
+            )
+
+        def forward(self, x):
+            return self.body(x) + self.downsample(x)
+
+    return nn.Sequential(
+        conv(1, 16, 3, 2), nn.BatchNorm2d(16), nn.ReLU(),
+        Block(16, 16, 1), nn.ReLU(),
+        Block(16, 32, 2), nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+        nn.Linear(32, 10),
+    )
+
+
 def torch_worker(only: str) -> None:
     """Time the workloads in PyTorch; print one JSON object per line."""
     import torch

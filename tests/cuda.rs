@@ -33,6 +33,61 @@ use std::sync::{Mutex, MutexGuard};
 
 const TOLERANCE: f32 = 1e-4;
 
+/// Whether `dev` is the CUDA emulator (tools/cuda-emulator), which names
+/// itself so, or a real GPU.
+fn is_emulator(dev: &Cuda) -> bool {
+    dev.name().contains("emulator")
+}
+
+fn describe(dev: &Cuda) -> String {
+    let what = if is_emulator(dev) {
+        "the CUDA emulator: kernels run on the CPU"
+    } else {
+        "a GPU"
+    };
+    format!(
+        "{} ({what}), kernels built for {}",
+        dev.name(),
+        dev.kernel_target()
+    )
+}
+
+/// What the GPU bundle's runner prints first: the device, what its
+/// kernels are compiled to, and the driver, cuBLAS and NVRTC in use (path
+/// and version).
+#[test]
+fn device_and_libraries() {
+    let found = Cuda::new(0);
+    for line in Cuda::libraries().lines() {
+        println!("{line}");
+    }
+    let Some((gpu, _one)) = gpu() else { return };
+    drop(found);
+    println!("GPU: {}", gpu.name());
+    println!("kernels: {}", gpu.kernel_target());
+    println!("emulated: {}", if is_emulator(&gpu) { "yes" } else { "no" });
+    // On an H100/H200 (and the emulator, which says it is one) the kernels
+    // are machine code for sm_90, not PTX for the driver to compile.
+    if is_emulator(&gpu) || gpu.name().contains("H100") || gpu.name().contains("H200") {
+        assert_eq!(gpu.kernel_target(), "sm_90 (CUBIN)");
+    }
+    // A kernel runs: a sum on the device matches the host's.
+    let x = Tensor::<Cuda, Rank1<4>>::from_slice(&gpu, &[1.0, 2.0, 3.0, 4.0]).unwrap();
+    assert_eq!(x.to_vec().unwrap(), vec![1.0, 2.0, 3.0, 4.0]);
+}
+
+/// A buffer dropped on a thread that never used the device is freed all
+/// the same: the buffer binds its context before cudarc frees it (the
+/// emulator refuses a free with no current context, as the driver does,
+/// and the context reports the failure at the next synchronize).
+#[test]
+fn a_buffer_dropped_on_another_thread_is_freed() {
+    let Some((gpu, _one)) = gpu() else { return };
+    let x = Tensor::<Cuda, Rank1<1000>>::zeros(&gpu, 1).unwrap();
+    std::thread::spawn(move || drop(x)).join().unwrap();
+    gpu.synchronize().unwrap();
+}
+
 /// The first GPU, or `None` (and the reason, printed) where there is none.
 /// `STATICNN_REQUIRE_GPU=1` (set by `scripts/gpu.py`) turns a missing GPU
 /// into a failure, so a GPU run cannot pass by skipping.
@@ -42,8 +97,12 @@ const TOLERANCE: f32 = 1e-4;
 /// counts its allocations.
 fn gpu() -> Option<(Cuda, MutexGuard<'static, ()>)> {
     static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    static SAID: std::sync::Once = std::sync::Once::new();
     match Cuda::new(0) {
-        Ok(dev) => Some((dev, ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner()))),
+        Ok(dev) => {
+            SAID.call_once(|| eprintln!("running on {}", describe(&dev)));
+            Some((dev, ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())))
+        }
         Err(e) if std::env::var_os("STATICNN_REQUIRE_GPU").is_some() => {
             panic!("STATICNN_REQUIRE_GPU is set, but there is no usable GPU: {e}")
         }

@@ -9,18 +9,35 @@ from pathlib import Path
 
 root = Path(sys.argv[1])
 out = Path(sys.argv[2])
-prelude = (root / "runtime/src/backend/prelude.cu").read_text()
+# The sources: the repository's, or (for the emulator's planted-bug tests)
+# a copy of runtime/src with a bug planted in it.
+src_dir = Path(sys.argv[3]) if len(sys.argv) > 3 else root / "runtime/src"
+prelude = (src_dir / "backend/prelude.cu").read_text()
 # What makes a kernel cooperative: it needs its block's threads at once.
-COOPERATIVE = re.compile(r"block_sum|block_accumulate|warp_sum|warp_max|__syncthreads|__shfl")
+COOPERATIVE = re.compile(
+    r"block_sum|block_accumulate|warp_sum|warp_max|__syncthreads|__syncwarp|__shfl|__shared__")
+# Shared arrays become tracked arrays (emu.h), and a device function's
+# parameter named `scratch` (the convention for shared memory handed to a
+# helper) a tracked view. A shared array passed to any other pointer does
+# not compile here, so nothing reaches shared memory untracked.
+SHARED = re.compile(r"__shared__\s+(\w+)\s+(\w+)\[(\w+)\];")
+SCRATCH = re.compile(r"\b(\w+)\*\s*scratch\b")
+
+
+def emulated(src: str) -> str:
+    src = SHARED.sub(lambda m: f'static emu::Shared<{m[1]}, {m[3]}> {m[2]}{{"{m[2]}"}};', src)
+    return SCRATCH.sub(r"emu::SharedView<\1> scratch", src)
+
 
 parts = ['#include "emu.h"\n']
 table = []
-for cu in sorted((root / "runtime/src/ops").glob("*.cu")):
+for cu in sorted((src_dir / "ops").glob("*.cu")):
     src = cu.read_text()
     ns = cu.stem
     # Each op in its own namespace, as each is its own NVRTC program.
     body = src.replace('extern "C" __global__ void ', "__global__ void ")
-    parts.append(f"namespace op_{ns} {{\n{prelude}\n#line 1 \"{cu.name}\"\n{body}\n}}\n")
+    parts.append(f"namespace op_{ns} {{\n{emulated(prelude)}\n#line 1 \"{cu.name}\"\n"
+                 f"{emulated(body)}\n}}\n")
     kernels = list(re.finditer(r'extern "C" __global__ void (\w+)\(([^)]*)\)', src))
     for i, m in enumerate(kernels):
         name, params = m.group(1), m.group(2)
@@ -37,7 +54,7 @@ for cu in sorted((root / "runtime/src/ops").glob("*.cu")):
         args = ", ".join(f"*({t}*)args[{j}]" for j, t in enumerate(types))
         parts.append(
             f"namespace op_{ns} {{\nvoid emu_{name}(dim3 g, dim3 b, void** args) {{\n"
-            f"    emu::run(g, b, {str(coop).lower()}, [&] {{ {name}({args}); }});\n}}\n}}\n")
+            f"    emu::run(\"{name}\", g, b, {str(coop).lower()}, [&] {{ {name}({args}); }});\n}}\n}}\n")
         table.append((ns, name))
 
 parts.append("struct Kernel { const char* name; void (*launch)(dim3, dim3, void**); };\n")
