@@ -275,6 +275,38 @@ network! {
     }
 }
 
+/// Every layer's backward pass gives the same bits on every run: the GPU
+/// kernels that produce gradients are gathers and fixed-order tree sums,
+/// not float atomics whose order changes from run to run (the emulator
+/// runs threads and blocks in a different random order at every launch,
+/// as a GPU may). Only the loss value, summed with one atomic per block,
+/// is allowed to vary.
+#[test]
+fn gradients_are_the_same_on_every_run() {
+    let Some((gpu, _one)) = gpu() else { return };
+    macro_rules! twice {
+        ($net:ident, $batch:expr) => {{
+            let mut net = $net::<Cuda>::init(&gpu, 5).unwrap();
+            let inputs = $batch * <<$net as Layer<Cpu>>::Input as Shape>::SIZE;
+            let outputs = $batch * <<$net as Layer<Cpu>>::Output as Shape>::SIZE;
+            let (x, dy) = (random(inputs, 1), random(outputs, 2));
+            let (a, b) = (pass(&mut net, &x, &dy), pass(&mut net, &x, &dy));
+            let what = stringify!($net);
+            let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            assert!(bits(&a.y) == bits(&b.y), "{what}: training outputs differ between runs");
+            assert!(bits(&a.dx) == bits(&b.dx), "{what}: input gradients differ between runs");
+            for (i, (ga, gb)) in a.grads.iter().zip(&b.grads).enumerate() {
+                assert!(bits(ga) == bits(gb), "{what}: gradient {i} differs between runs");
+            }
+        }};
+    }
+    twice!(ConvLayers, 6);
+    twice!(GlobalPool, 4);
+    twice!(LeNet, 8);
+    twice!(ResNet, 4);
+    twice!(DenseLayers, 9);
+}
+
 #[test]
 fn dense_layers_match_the_cpu() {
     same_on_both!(DenseLayers, 9);

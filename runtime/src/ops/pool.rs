@@ -320,8 +320,8 @@ impl PoolOp for crate::backend::Cuda {
         check_on("cuda", g, x.len(), y.len())?;
         check_on("cuda", g, dx.len(), dy.len())?;
         let geom = g.kernel_arg()?;
-        self.fill(dx, 0.0)?;
-        let grid = Grid::elements(g.out_len());
+        // One thread per input value: a gather writes every value of dx.
+        let grid = Grid::elements(dx.len());
         let args: [&dyn crate::backend::cuda::KernelArg; 5] =
             [&geom, &x.ptr(), &y.ptr(), &dy.ptr(), &dx.ptr()];
         self.launch(&CUDA, "max_pool_backward", grid, &args)
@@ -344,8 +344,7 @@ impl PoolOp for crate::backend::Cuda {
         use crate::backend::cuda::Grid;
         check_on("cuda", g, dx.len(), dy.len())?;
         let geom = g.kernel_arg()?;
-        self.fill(dx, 0.0)?;
-        let grid = Grid::elements(g.out_len());
+        let grid = Grid::elements(dx.len());
         self.launch(
             &CUDA,
             "avg_pool_backward",
