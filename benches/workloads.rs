@@ -30,8 +30,8 @@
 //! times W1, W2, W3 and ResNet training on it (`GPU/W1`, ...): steps are
 //! queued back to back and the time runs until the device has finished
 //! them, with the loss left on the device as `fit` leaves it.
-//! `python3 scripts/gpu.py` runs these, the GPU tests and PyTorch on the
-//! same GPU.
+//! The GPU bundle (`scripts/gpu-bundle.sh`, then `run.sh` on the GPU
+//! machine) runs these, the GPU tests and PyTorch on the same GPU.
 
 #[path = "../examples/common/mod.rs"]
 mod common;

@@ -14,7 +14,8 @@
 #   bin/mnist, bin/lenet  the training examples, for --device cuda
 #   data/              the bundled digits the examples read
 #   torch/             PyTorch's twins of the benchmark networks
-#   emulator/          the CUDA emulator, for run.sh --emulator
+#   emulator/          the CUDA emulator, for run.sh --emulator, with its
+#                      sources and the kernels' (its planted-bug tests)
 # All release builds with --features cuda, stripped; under 64 MiB.
 #
 # The emulator needs NVRTC (it compiles the kernels as a GPU would, then
@@ -71,6 +72,12 @@ cp data/mnist_5k.csv.gz data/README.md "$dir/data/"
 cp scripts/gpu_torch.py scripts/compare.py "$dir/torch/"
 cp scripts/gpu-run.sh "$dir/run.sh"
 tools/cuda-emulator/build.sh "$dir/emulator" >/dev/null
+# The emulator's sources and the kernels', for its planted-bug tests.
+mkdir -p "$dir/emulator/src" "$dir/emulator/kernels/backend" "$dir/emulator/kernels/ops"
+cp tools/cuda-emulator/{build.sh,gen.py,emu.h,emu.cpp,driver.cpp,planted.py} "$dir/emulator/src/"
+cp runtime/src/backend/prelude.cu "$dir/emulator/kernels/backend/"
+cp runtime/src/ops/*.cu "$dir/emulator/kernels/ops/"
+rm -f "$dir/emulator/"*.o "$dir/emulator/kernels.cpp"
 
 # NVRTC for the emulator (the GPU machine has its own, in PyTorch's wheels).
 nvrtc="${STATICNN_NVRTC_DIR:-$HOME/.cache/staticnn/nvrtc-12.9.86}"

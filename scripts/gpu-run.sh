@@ -13,7 +13,8 @@
 #      registers and shared memory per kernel;
 #   3. every GPU test (bin/cuda-tests) in its own process, under a timeout,
 #      so one illegal address (sticky in CUDA) fails only its own test;
-#   4. (emulator) library discovery from a made-up wheel folder;
+#   4. (emulator) library discovery from a made-up wheel folder, and the
+#      emulator's planted-bug tests (tools/cuda-emulator/planted.py);
 #   5. the mnist and lenet examples trained with --device cuda, accuracy
 #      checked as CI checks it on the CPU (0.92 and 0.95);
 #   6. benchmarks: W1, W2, W3 and the ResNet on the CPU (1 thread and every
@@ -64,7 +65,8 @@ sed -n 's/^\(GPU\|kernels\|driver\|cuBLAS\|NVRTC\|emulated\): /  &/p' "$OUT/devi
 echo "== 2. kernels compile for sm_90 (NVRTC, ptxas figures in $OUT/kernels.log)"
 timeout 300 "$bin/runtime-tests" backend::cuda --nocapture --test-threads 1 >"$OUT/kernels.log" 2>&1 \
     || fail "kernel compilation (see $OUT/kernels.log)"
-grep -E "^test result" "$OUT/kernels.log" | sed 's/^/  /'
+grep -E "^source +kernel|^[a-z_0-9]+ +[a-z_0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+$|^test result" "$OUT/kernels.log" \
+    | sed 's/^/  /'
 
 echo "== 3. GPU tests, one process each"
 mkdir -p "$OUT/tests"
@@ -111,6 +113,13 @@ if [ "$mode" = emulator ]; then
         fail "a missing library gave no list of what was tried (see $OUT/discovery-missing.log)"
     fi
     rm -rf "$fake"
+fi
+
+if [ "$mode" = emulator ]; then
+    echo "== 4b. the emulator catches one planted bug of each class (tools/cuda-emulator/planted.py)"
+    timeout 400 python3 "$here/emulator/src/planted.py" "$bin/cuda-tests" "$here/emulator/kernels" \
+        2>&1 | tee "$OUT/planted.log" | sed -n 's/^  \(caught\|MISSED\|STALE\)/&/p'
+    [ "${PIPESTATUS[0]}" -eq 0 ] || fail "a planted bug went unnoticed (see $OUT/planted.log)"
 fi
 
 echo "== 5. training examples on the GPU"

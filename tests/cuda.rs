@@ -6,7 +6,8 @@
 //! Each test needs a GPU and says so, then passes, where there is none
 //! (`Cuda::new` fails with the reason), unless `STATICNN_REQUIRE_GPU` is
 //! set. CI runs them on the CUDA emulator (`tools/cuda-emulator`), which
-//! executes the kernels on the CPU; `scripts/gpu.py` runs them on a GPU.
+//! executes the kernels on the CPU; the GPU bundle (`scripts/gpu-bundle.sh`)
+//! runs each in its own process on a GPU.
 //! The check that every kernel compiles, which needs only NVRTC, is
 //! `backend::cuda::tests` in the runtime.
 //!
@@ -89,7 +90,7 @@ fn a_buffer_dropped_on_another_thread_is_freed() {
 }
 
 /// The first GPU, or `None` (and the reason, printed) where there is none.
-/// `STATICNN_REQUIRE_GPU=1` (set by `scripts/gpu.py`) turns a missing GPU
+/// `STATICNN_REQUIRE_GPU=1` (set by the GPU bundle's runner) turns a missing GPU
 /// into a failure, so a GPU run cannot pass by skipping.
 ///
 /// Tests hold the returned guard while they run: they share the device
@@ -293,10 +294,19 @@ fn gradients_are_the_same_on_every_run() {
             let (a, b) = (pass(&mut net, &x, &dy), pass(&mut net, &x, &dy));
             let what = stringify!($net);
             let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
-            assert!(bits(&a.y) == bits(&b.y), "{what}: training outputs differ between runs");
-            assert!(bits(&a.dx) == bits(&b.dx), "{what}: input gradients differ between runs");
+            assert!(
+                bits(&a.y) == bits(&b.y),
+                "{what}: training outputs differ between runs"
+            );
+            assert!(
+                bits(&a.dx) == bits(&b.dx),
+                "{what}: input gradients differ between runs"
+            );
             for (i, (ga, gb)) in a.grads.iter().zip(&b.grads).enumerate() {
-                assert!(bits(ga) == bits(gb), "{what}: gradient {i} differs between runs");
+                assert!(
+                    bits(ga) == bits(gb),
+                    "{what}: gradient {i} differs between runs"
+                );
             }
         }};
     }

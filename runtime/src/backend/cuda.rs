@@ -4,12 +4,14 @@
 //! Everything is loaded dynamically (cudarc's `dynamic-loading`), so the
 //! crate builds with the `cuda` feature on a machine with no CUDA toolkit
 //! and no driver, and [`Cuda::new`] there returns an error that says what
-//! is missing instead of panicking.
+//! is missing instead of panicking. cuBLAS and NVRTC are looked for beyond
+//! the loader's path too, in wheel and toolkit folders ([`libs`]).
 //!
 //! Each op's kernels sit beside its CPU kernels (`ops/<op>.cu` next to
 //! `ops/<op>.rs`) and are named by a [`Kernels`] constant in the op's
-//! module. A source is compiled to PTX once per process, on the first call
-//! of one of its kernels, and loaded once per device; later launches look
+//! module. A source is compiled once per process and architecture, on the
+//! first call of one of its kernels, to machine code for the device
+//! ([`compile`]), and loaded once per device; later launches look
 //! the function up in a table and go straight to `cuLaunchKernel`, with
 //! their arguments in an array on the stack, so a training step after
 //! warm-up allocates nothing on the host or on the device.
