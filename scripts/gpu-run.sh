@@ -42,6 +42,9 @@ bin="$here/bin"
 export STATICNN_DATA_DIR="$here/data"
 export STATICNN_REQUIRE_GPU=1 STATICNN_REQUIRE_NVRTC=1
 export CRITERION_HOME="$OUT/criterion"
+# No TF32 in cuBLAS or cuDNN, for staticnn and PyTorch alike (cuBLAS's
+# default math mode has none; this also overrides a library's own choice).
+export NVIDIA_TF32_OVERRIDE=0
 cores=$(nproc 2>/dev/null || echo 2)
 
 if [ "$mode" = emulator ]; then

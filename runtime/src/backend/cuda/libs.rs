@@ -54,13 +54,34 @@ impl Lib {
         }
     }
 
-    /// Libraries it needs from its own folder, opened first so that its
-    /// dependencies resolve there rather than wherever the loader looks.
-    fn companions(self, major: u32) -> Vec<String> {
+    /// Libraries it needs from its own folder (file names, or for NVRTC's
+    /// builtins a name prefix), opened first so that they resolve there
+    /// rather than wherever the loader looks: cuBLAS links libcublasLt, and
+    /// NVRTC opens `libnvrtc-builtins.so.13.0` (say) by name at its first
+    /// compile, which finds the open one by its soname.
+    fn companions(self, dir: &Path, major: u32) -> Vec<PathBuf> {
         match self {
-            Lib::Cublas => vec![format!("libcublasLt.so.{major}")],
-            Lib::Nvrtc => Vec::new(),
+            Lib::Cublas => vec![dir.join(format!("libcublasLt.so.{major}"))],
+            Lib::Nvrtc => {
+                let prefix = format!("libnvrtc-builtins.so.{major}.");
+                let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+                    .map(|rd| {
+                        rd.flatten()
+                            .map(|e| e.path())
+                            .filter(|p| {
+                                p.file_name()
+                                    .is_some_and(|n| n.to_string_lossy().starts_with(&prefix))
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                found.sort();
+                found
+            }
         }
+        .into_iter()
+        .filter(|p| p.is_file())
+        .collect()
     }
 }
 
@@ -390,12 +411,9 @@ fn open_with_companions(lib: Lib, dir: &Path, path: &Path) -> Result<(), String>
         .and_then(|e| e.parse().ok())
         .unwrap_or(12);
     let mut opened = Vec::new();
-    for companion in lib.companions(major) {
-        let p = dir.join(companion);
-        if p.is_file() {
-            // SAFETY: as above.
-            opened.push(unsafe { libloading::Library::new(&p) }.map_err(|e| e.to_string())?);
-        }
+    for p in lib.companions(dir, major) {
+        // SAFETY: as above.
+        opened.push(unsafe { libloading::Library::new(&p) }.map_err(|e| e.to_string())?);
     }
     // SAFETY: as above.
     opened.push(unsafe { libloading::Library::new(path) }.map_err(|e| e.to_string())?);
@@ -539,6 +557,29 @@ mod tests {
         ] {
             assert!(msg.contains(want), "{want:?} not in: {msg}");
         }
+    }
+
+    #[test]
+    fn companions_are_the_ones_beside_the_library() {
+        let dir = tempfile::tempdir().unwrap();
+        for f in [
+            "libnvrtc.so.13",
+            "libnvrtc-builtins.so.13.0",
+            "libnvrtc-builtins.alt.so.13.0",
+            "libnvrtc-builtins.so.12.9",
+            "libcublasLt.so.13",
+        ] {
+            touch(&dir.path().join(f));
+        }
+        assert_eq!(
+            Lib::Nvrtc.companions(dir.path(), 13),
+            vec![dir.path().join("libnvrtc-builtins.so.13.0")]
+        );
+        assert_eq!(
+            Lib::Cublas.companions(dir.path(), 13),
+            vec![dir.path().join("libcublasLt.so.13")]
+        );
+        assert!(Lib::Cublas.companions(dir.path(), 12).is_empty());
     }
 
     #[test]
