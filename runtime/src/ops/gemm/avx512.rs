@@ -26,46 +26,7 @@
 
 use std::arch::x86_64::*;
 
-/// A read-only matrix: element `(i, j)` is at `ptr + i * rs + j * cs`.
-#[derive(Clone, Copy)]
-pub(super) struct View {
-    pub ptr: *const f32,
-    pub rs: usize,
-    pub cs: usize,
-}
-
-/// A row-major output: element `(i, j)` is at `ptr + i * ld + j`.
-#[derive(Clone, Copy)]
-pub(super) struct Out {
-    pub ptr: *mut f32,
-    pub ld: usize,
-}
-
-// SAFETY: the pointers are only dereferenced inside `product`, whose caller
-// guarantees that views in flight on different threads either only read or
-// write disjoint parts of `C`.
-unsafe impl Send for View {}
-unsafe impl Sync for View {}
-unsafe impl Send for Out {}
-unsafe impl Sync for Out {}
-
-impl View {
-    pub(super) fn at(self, i: usize, j: usize) -> View {
-        View {
-            ptr: self.ptr.wrapping_add(i * self.rs + j * self.cs),
-            ..self
-        }
-    }
-}
-
-impl Out {
-    pub(super) fn at(self, i: usize, j: usize) -> Out {
-        Out {
-            ptr: self.ptr.wrapping_add(i * self.ld + j),
-            ..self
-        }
-    }
-}
+use super::view::{scale, Out, View};
 
 /// Rows of `C` per axpy tile: 12 x 2 accumulators, two `B` vectors and a
 /// broadcast use 27 of the 32 vector registers.
@@ -385,20 +346,4 @@ fn reduce16(v: &[__m512; 16]) -> __m512 {
         len /= 2;
     }
     level[0]
-}
-
-/// `C = beta * C` (a product with `k == 0`).
-///
-/// # Safety
-/// `C` must cover `m x n` elements.
-unsafe fn scale(m: usize, n: usize, beta: f32, c: Out) {
-    for i in 0..m {
-        // SAFETY: row i of C has n values.
-        let row = unsafe { std::slice::from_raw_parts_mut(c.ptr.add(i * c.ld), n) };
-        if beta == 0.0 {
-            row.fill(0.0);
-        } else {
-            row.iter_mut().for_each(|v| *v *= beta);
-        }
-    }
 }

@@ -1,14 +1,20 @@
 //! General matrix product, `C = alpha * op(A) * op(B) + beta * C`.
 //!
-//! On x86-64 with AVX-512 (checked once at run time) the CPU product runs
-//! the kernels of `avx512`, which need no packing and allocate nothing,
-//! and large products are split across the rayon pool. Elsewhere, and for
-//! the one transpose pair no layer uses (`A^T B^T`), it goes through
-//! nalgebra's blocked product (`portable`).
+//! The CPU product picks its kernels once per process ([`cpu_path`]): on
+//! x86-64 with AVX-512 those of `avx512`, with AVX2 and FMA those of
+//! `avx2`; both need no packing and allocate nothing, and large products
+//! are split across the rayon pool. Elsewhere, and for the one transpose
+//! pair no layer uses (`A^T B^T`), it goes through nalgebra's blocked
+//! product (`portable`). `STATICNN_CPU=avx512|avx2|portable` forces a
+//! path (one the CPU has), so that each is tested and benchmarked on a
+//! machine that has them all.
 
+#[cfg(target_arch = "x86_64")]
+mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
 mod portable;
+mod view;
 
 use crate::backend::{cpu::check_len, Cpu, Device};
 
@@ -69,12 +75,120 @@ pub(crate) fn gemm_slices(
     beta: f32,
     c: &mut [f32],
 ) {
+    gemm_on(
+        cpu_path(),
+        (m, n, k),
+        alpha,
+        a,
+        trans_a,
+        b,
+        trans_b,
+        beta,
+        c,
+    );
+}
+
+/// Which kernels the CPU product runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CpuPath {
+    /// x86-64 AVX-512F kernels (`avx512`).
+    Avx512,
+    /// x86-64 AVX2 + FMA kernels (`avx2`).
+    Avx2,
+    /// nalgebra's blocked product (matrixmultiply), on any CPU.
+    Portable,
+}
+
+impl CpuPath {
+    /// The name `STATICNN_CPU` takes ("avx512", "avx2", "portable").
+    pub fn name(self) -> &'static str {
+        match self {
+            CpuPath::Avx512 => "avx512",
+            CpuPath::Avx2 => "avx2",
+            CpuPath::Portable => "portable",
+        }
+    }
+
+    /// Whether this CPU can run the path.
+    pub fn is_supported(self) -> bool {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            CpuPath::Avx512 => std::arch::is_x86_feature_detected!("avx512f"),
+            #[cfg(target_arch = "x86_64")]
+            CpuPath::Avx2 => {
+                std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma")
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            CpuPath::Avx512 | CpuPath::Avx2 => false,
+            CpuPath::Portable => true,
+        }
+    }
+
+    /// Every path this CPU can run, fastest first.
+    pub fn supported() -> Vec<CpuPath> {
+        [CpuPath::Avx512, CpuPath::Avx2, CpuPath::Portable]
+            .into_iter()
+            .filter(|p| p.is_supported())
+            .collect()
+    }
+}
+
+/// The CPU product's kernels for this process: `STATICNN_CPU` when it
+/// names a path this CPU has, else the fastest it has. Decided once; a
+/// value that cannot be honoured is reported once on stderr.
+pub fn cpu_path() -> CpuPath {
+    static PATH: std::sync::OnceLock<CpuPath> = std::sync::OnceLock::new();
+    *PATH.get_or_init(|| {
+        let best = CpuPath::supported()[0];
+        let Some(want) = std::env::var_os("STATICNN_CPU") else {
+            return best;
+        };
+        let want = want.to_string_lossy();
+        let path = match want.as_ref() {
+            "avx512" => CpuPath::Avx512,
+            "avx2" => CpuPath::Avx2,
+            "portable" => CpuPath::Portable,
+            other => {
+                eprintln!(
+                    "staticnn: STATICNN_CPU={other} is none of avx512, avx2, portable; using {}",
+                    best.name()
+                );
+                return best;
+            }
+        };
+        if path.is_supported() {
+            path
+        } else {
+            eprintln!(
+                "staticnn: STATICNN_CPU={want}, but this CPU cannot run it; using {}",
+                best.name()
+            );
+            best
+        }
+    })
+}
+
+/// The product on a given path (which the caller has checked the CPU has).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn gemm_on(
+    path: CpuPath,
+    (m, n, k): (usize, usize, usize),
+    alpha: f32,
+    a: &[f32],
+    trans_a: bool,
+    b: &[f32],
+    trans_b: bool,
+    beta: f32,
+    c: &mut [f32],
+) {
     debug_assert!(a.len() == m * k && b.len() == k * n && c.len() == m * n);
     #[cfg(target_arch = "x86_64")]
-    if !(trans_a && trans_b) && std::arch::is_x86_feature_detected!("avx512f") {
-        fast((m, n, k), alpha, a, trans_a, b, trans_b, beta, c);
+    if !(trans_a && trans_b) && path != CpuPath::Portable && path.is_supported() {
+        fast(path, (m, n, k), alpha, a, trans_a, b, trans_b, beta, c);
         return;
     }
+    let _ = path;
     portable::gemm((m, n, k), alpha, a, trans_a, b, trans_b, beta, c);
 }
 
@@ -86,11 +200,12 @@ pub(crate) fn gemm_slices(
 /// made its step slower, splitting W2's (16M to 100M) made it faster.
 const PARALLEL_MIN: usize = 1 << 22;
 
-/// The AVX-512 product, split into row or column bands across the rayon
-/// pool when it is large enough to pay for the hand-off.
+/// The AVX-512 or AVX2 product, split into row or column bands across the
+/// rayon pool when it is large enough to pay for the hand-off.
 #[cfg(target_arch = "x86_64")]
 #[allow(clippy::too_many_arguments)]
 fn fast(
+    path: CpuPath,
     (m, n, k): (usize, usize, usize),
     alpha: f32,
     a: &[f32],
@@ -100,8 +215,8 @@ fn fast(
     beta: f32,
     c: &mut [f32],
 ) {
-    use avx512::{Out, View};
     use rayon::prelude::*;
+    use view::{Out, View};
     let a = if trans_a {
         View {
             ptr: a.as_ptr(),
@@ -137,16 +252,23 @@ fn fast(
     // One band: rows `i0..i1` and columns `j0..j1` of C.
     let band = |(i0, i1): (usize, usize), (j0, j1): (usize, usize)| {
         let (a, c) = (a.at(i0, 0), c.at(i0, j0));
-        // SAFETY: AVX-512F was detected; the views cover the slices whose
-        // lengths gemm_slices' callers checked; bands write disjoint parts
-        // of C, which a `&mut` borrow keeps from aliasing A and B.
+        let mnk = (i1 - i0, j1 - j0, k);
+        // SAFETY: the path's features were detected (gemm_on); the views
+        // cover the slices whose lengths gemm_slices' callers checked;
+        // bands write disjoint parts of C, which a `&mut` borrow keeps
+        // from aliasing A and B.
         unsafe {
-            if trans_b {
-                avx512::dot_form((i1 - i0, j1 - j0, k), alpha, a, b.at(j0, 0), beta, c)
-            } else {
-                avx512::axpy_form((i1 - i0, j1 - j0, k), alpha, a, b.at(0, j0), beta, c)
+            match (path, trans_b) {
+                (CpuPath::Avx512, true) => avx512::dot_form(mnk, alpha, a, b.at(j0, 0), beta, c),
+                (CpuPath::Avx512, false) => avx512::axpy_form(mnk, alpha, a, b.at(0, j0), beta, c),
+                (_, true) => avx2::dot_form(mnk, alpha, a, b.at(j0, 0), beta, c),
+                (_, false) => avx2::axpy_form(mnk, alpha, a, b.at(0, j0), beta, c),
             }
         }
+    };
+    let (mr, nr) = match path {
+        CpuPath::Avx512 => (avx512::MR, avx512::NR),
+        _ => (avx2::MR, avx2::NR),
     };
     let threads = rayon::current_num_threads().min(m * n * k / PARALLEL_MIN);
     if threads < 2 {
@@ -154,12 +276,12 @@ fn fast(
     }
     // Split the longer side into bands aligned to the kernels' tiles.
     if m >= n {
-        let rows = m.div_ceil(threads).next_multiple_of(avx512::MR);
+        let rows = m.div_ceil(threads).next_multiple_of(mr);
         (0..m.div_ceil(rows))
             .into_par_iter()
             .for_each(|t| band((t * rows, ((t + 1) * rows).min(m)), (0, n)));
     } else {
-        let cols = n.div_ceil(threads).next_multiple_of(avx512::NR);
+        let cols = n.div_ceil(threads).next_multiple_of(nr);
         (0..n.div_ceil(cols))
             .into_par_iter()
             .for_each(|t| band((0, m), (t * cols, ((t + 1) * cols).min(n))));
@@ -187,15 +309,16 @@ mod tests {
     }
 
     /// `alpha * op(A) op(B) + beta * C0` against the naive product, for
-    /// every transpose pair: through `Cpu.gemm` (the AVX-512 kernels on
-    /// this machine), and through the portable fallback that CPUs without
-    /// AVX-512 take.
+    /// every transpose pair: through `Cpu.gemm` (whichever path this
+    /// process chose), and through every path this CPU can run.
     fn check(m: usize, n: usize, k: usize, alpha: f32, beta: f32) {
-        check_with(m, n, k, alpha, beta, false);
-        check_with(m, n, k, alpha, beta, true);
+        check_with(m, n, k, alpha, beta, None);
+        for path in CpuPath::supported() {
+            check_with(m, n, k, alpha, beta, Some(path));
+        }
     }
 
-    fn check_with(m: usize, n: usize, k: usize, alpha: f32, beta: f32, portable: bool) {
+    fn check_with(m: usize, n: usize, k: usize, alpha: f32, beta: f32, path: Option<CpuPath>) {
         let mut rng = crate::Rng::new(9);
         let a: Vec<f32> = (0..m * k).map(|_| rng.normal()).collect();
         let b: Vec<f32> = (0..k * n).map(|_| rng.normal()).collect();
@@ -204,8 +327,8 @@ mod tests {
             for tb in [false, true] {
                 let ab = naive(m, n, k, &a, ta, &b, tb);
                 let mut c = c0.clone();
-                if portable {
-                    portable::gemm((m, n, k), alpha, &a, ta, &b, tb, beta, &mut c);
+                if let Some(path) = path {
+                    gemm_on(path, (m, n, k), alpha, &a, ta, &b, tb, beta, &mut c);
                 } else {
                     Cpu.gemm((m, n, k), alpha, &a, ta, &b, tb, beta, &mut c)
                         .unwrap();
@@ -214,7 +337,7 @@ mod tests {
                     let want = alpha * y + beta * z;
                     assert!(
                         (x - want).abs() < 1e-4 * (1.0 + (k as f32).sqrt() * want.abs()),
-                        "{m}x{n}x{k} ta={ta} tb={tb} alpha={alpha} beta={beta} portable={portable} at {idx}: {x} vs {want}"
+                        "{m}x{n}x{k} ta={ta} tb={tb} alpha={alpha} beta={beta} path={path:?} at {idx}: {x} vs {want}"
                     );
                 }
             }
@@ -240,6 +363,10 @@ mod tests {
             (12, 32, 256),
             (9, 40, 1100),
             (7, 3, 0),
+            // AVX2's tiles: 6 and 4 rows, 16 columns, 8-lane tails.
+            (11, 20, 13),
+            (5, 7, 9),
+            (6, 16, 8),
         ] {
             check(m, n, k, 1.0, 0.0);
         }
