@@ -31,6 +31,17 @@ where
     })
 }
 
+/// CI runs this file once per CPU product path (`STATICNN_CPU`): the path
+/// asked for must be the one in use, not a silent fallback.
+#[test]
+fn the_forced_cpu_path_is_the_one_used() {
+    let used = staticnn::ops::gemm::cpu_path();
+    eprintln!("CPU products: {}", used.name());
+    if let Ok(want) = std::env::var("STATICNN_CPU") {
+        assert_eq!(used.name(), want, "STATICNN_CPU={want} was not honoured");
+    }
+}
+
 #[test]
 fn the_counter_sees_allocations() {
     let _one = exclusive();
