@@ -17,7 +17,10 @@ machine, one after the other, and print one table of the results.
 Workloads (f32, inputs uniform in [0, 1), labels 0..9, SGD lr 0.05):
 W1 train MLP 784-128-10 at batch 64; W2 train MLP 784-1000-500-250-10 at
 batch 128; W3 train LeNet-5 at batch 64; W4 inference with W1's MLP at
-batch 1 (latency) and batch 256 (throughput).
+batch 1 (latency) and batch 256 (throughput); W5 train the `resnet`
+example's small ResNet at batch 64 (no candle twin).
+
+    python3 scripts/compare.py --isa avx2      # both sides held to AVX2 (no candle)
 
 Ratios are throughput ratios, staticnn over the other (higher is better
 for staticnn); for W4 at batch 1 a ratio of 3.0 means a third of the
@@ -35,7 +38,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 THREADS = (1, 2)
 # (name, batch size) in table order.
-WORKLOADS = [("W1", 64), ("W2", 128), ("W3", 64), ("W4_b1", 1), ("W4_b256", 256)]
+WORKLOADS = [("W1", 64), ("W2", 128), ("W3", 64), ("W4_b1", 1), ("W4_b256", 256), ("W5", 64)]
+# Criterion group of a workload, where it is not the workload's name (W5 is
+# the `resnet` example's network, which benches/workloads.rs calls ResNet).
+BENCH_GROUP = {"W5": "ResNet"}
+# --isa: what each side is held to. PyTorch reads ATEN_CPU_CAPABILITY for its
+# own kernels and MKL_ENABLE_INSTRUCTIONS for MKL's; staticnn STATICNN_CPU.
+ISA_ENV = {
+    "avx2": {"ATEN_CPU_CAPABILITY": "avx2", "MKL_ENABLE_INSTRUCTIONS": "AVX2",
+             "STATICNN_CPU": "avx2"},
+    "avx512": {"ATEN_CPU_CAPABILITY": "avx512", "MKL_ENABLE_INSTRUCTIONS": "AVX512",
+               "STATICNN_CPU": "avx512"},
+}
 
 
 # When the script started: criterion results older than this are stale.
@@ -119,6 +133,9 @@ def torch_worker(only: str) -> None:
     def lenet():
         return torch_lenet(nn)
 
+    def resnet():
+        return torch_resnet(nn)
+
     def timed(step, budget=3.0):
         for _ in range(20):
             step()
@@ -172,6 +189,8 @@ def torch_worker(only: str) -> None:
         if wanted("W4", only):
             infer(threads, 1)
             infer(threads, 256)
+        if wanted("W5", only):
+            train("W5", threads, resnet(), (64, 1, 28, 28))
 
 
 # ------------------------------------------------------------------- drivers
@@ -199,10 +218,10 @@ def json_lines(text: str):
             yield json.loads(line)
 
 
-def torch_results(venv: Path, only: str):
+def torch_results(venv: Path, only: str, env=None):
     python = ensure_venv(venv)
     out = run([str(python), __file__, "--torch-worker", "--only", only],
-              capture_output=True, text=True).stdout
+              capture_output=True, text=True, env=env).stdout
     results, version = {}, "?"
     for r in json_lines(out):
         if "version" in r:
@@ -212,13 +231,14 @@ def torch_results(venv: Path, only: str):
     return results, version
 
 
-def staticnn_results(only: str):
-    # The bench also has a ResNet group, outside the four workloads.
-    run(["cargo", "bench", "--bench", "workloads", "--", "--noplot", only or "^W"], cwd=ROOT)
+def staticnn_results(only: str, env=None):
+    groups = "|".join(BENCH_GROUP.get(n, n) for n, _ in WORKLOADS if wanted(n, only))
+    run(["cargo", "bench", "--bench", "workloads", "--", "--noplot", f"^({groups})/"], cwd=ROOT, env=env)
     results = {}
     for name, batch in WORKLOADS:
         for threads in THREADS:
-            est = ROOT / "target" / "criterion" / name / "threads" / str(threads) / "new" / "estimates.json"
+            group = BENCH_GROUP.get(name, name)
+            est = ROOT / "target" / "criterion" / group / "threads" / str(threads) / "new" / "estimates.json"
             if est.exists() and est.stat().st_mtime > START:
                 ns = json.loads(est.read_text())["mean"]["point_estimate"]
                 results[(name, threads)] = batch / (ns * 1e-9)
@@ -281,14 +301,20 @@ def main():
                    help="virtual environment for PyTorch (created if missing)")
     p.add_argument("--no-torch", action="store_true")
     p.add_argument("--no-candle", action="store_true")
+    p.add_argument("--isa", choices=sorted(ISA_ENV),
+                   help="hold staticnn and PyTorch to one instruction set (candle is then left out)")
     p.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.torch_worker:
         torch_worker(args.only)
         return
-    ours = staticnn_results(args.only)
-    torch, version = ({}, "-") if args.no_torch else torch_results(args.venv, args.only)
-    candle = {} if args.no_candle else candle_results(args.only)
+    env = dict(os.environ, **ISA_ENV[args.isa]) if args.isa else None
+    ours = staticnn_results(args.only, env)
+    torch, version = ({}, "-") if args.no_torch else torch_results(args.venv, args.only, env)
+    # candle's gemm picks its kernels by CPU feature with no override.
+    candle = {} if args.no_candle or args.isa else candle_results(args.only)
+    if args.isa:
+        print(f"\nboth sides held to {args.isa}: {ISA_ENV[args.isa]}")
     print()
     print(table(ours, torch, candle, version))
     print()
