@@ -5,7 +5,7 @@
 //! RAYON_NUM_THREADS=1 cargo bench --bench gemm
 //! ```
 
-use staticnn::ops::gemm::GemmOp;
+use staticnn::ops::gemm::{GemmOp, Product};
 use staticnn::prelude::*;
 use std::time::Instant;
 
@@ -27,8 +27,13 @@ fn main() {
         let b: Vec<f32> = (0..k * n).map(|_| rng.uniform()).collect();
         let mut c = vec![0.0f32; m * n];
         let mut run = || {
-            Cpu.gemm((m, n, k), 1.0, &a, ta, &b, tb, 0.0, &mut c)
-                .unwrap()
+            Cpu.gemm(
+                Product::new(m, n, k).transpose_a(ta).transpose_b(tb),
+                &a,
+                &b,
+                &mut c,
+            )
+            .unwrap()
         };
         (0..20).for_each(|_| run());
         let iters = (2e9 / (2 * m * n * k) as f64).max(20.0) as usize;

@@ -26,6 +26,7 @@ mod nets;
 
 use common::{LeNet, Mlp, ResNet};
 use staticnn::layers::ParamVisitor;
+use staticnn::ops::gemm::Product;
 use staticnn::ops::loss::{LossKind, LossOp};
 use staticnn::prelude::*;
 use staticnn::train::{train_step, StepBuffers};
@@ -368,12 +369,30 @@ fn products_match_the_cpu() {
     for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
         for (alpha, beta) in [(1.0, 0.0), (0.5, 2.0)] {
             let mut on_cpu = c.clone();
-            Cpu.gemm((m, n, k), alpha, &a, ta, &b, tb, beta, &mut on_cpu)
-                .unwrap();
+            Cpu.gemm(
+                Product::new(m, n, k)
+                    .transpose_a(ta)
+                    .transpose_b(tb)
+                    .alpha(alpha)
+                    .beta(beta),
+                &a,
+                &b,
+                &mut on_cpu,
+            )
+            .unwrap();
             let (ga, gb) = (gpu.upload(&a).unwrap(), gpu.upload(&b).unwrap());
             let mut gc = gpu.upload(&c).unwrap();
-            gpu.gemm((m, n, k), alpha, &ga, ta, &gb, tb, beta, &mut gc)
-                .unwrap();
+            gpu.gemm(
+                Product::new(m, n, k)
+                    .transpose_a(ta)
+                    .transpose_b(tb)
+                    .alpha(alpha)
+                    .beta(beta),
+                &ga,
+                &gb,
+                &mut gc,
+            )
+            .unwrap();
             let what = format!("gemm trans ({ta}, {tb}) alpha {alpha} beta {beta}");
             assert_close(&what, &on_cpu, &gpu.read(&gc).unwrap(), TOLERANCE);
         }

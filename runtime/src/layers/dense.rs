@@ -4,6 +4,7 @@
 use super::{Buffers, GradVisitor, Layer, ParamVisitor, ParamVisitorMut};
 use crate::backend::{Backend, Device};
 use crate::init::Init;
+use crate::ops::gemm::Product;
 use crate::param::Param;
 use crate::rng::Rng;
 use crate::shape::Rank1;
@@ -146,7 +147,7 @@ fn dense_forward<B: Backend>(
     bias: Option<&B::Buf>,
     y: &mut B::Buf,
 ) -> Result<()> {
-    dev.gemm((batch, o, i), 1.0, x, false, weight, true, 0.0, y)?;
+    dev.gemm(Product::new(batch, o, i).b_transposed(), x, weight, y)?;
     if let Some(b) = bias {
         dev.add_bias(batch, o, b, y)?;
     }
@@ -162,7 +163,7 @@ fn dense_backward_params<B: Backend>(
     db: Option<&mut B::Buf>,
 ) -> Result<()> {
     // dW[o, i] = sum over the batch of dy[b, o] * x[b, i].
-    dev.gemm((o, i, batch), 1.0, dy, true, x, false, 0.0, dw)?;
+    dev.gemm(Product::new(o, i, batch).a_transposed(), dy, x, dw)?;
     if let Some(db) = db {
         dev.bias_grad(batch, o, dy, db)?;
     }
@@ -207,13 +208,9 @@ impl<B: Backend, const I: usize, const O: usize> Layer<B> for Dense<B, I, O> {
         let dx = Tensor::reuse(&mut state.dx, x.device(), x.batch())?;
         // dx[b, i] = sum over o of dy[b, o] * W[o, i].
         x.device().gemm(
-            (x.batch(), I, O),
-            1.0,
+            Product::new(x.batch(), I, O),
             dy.buf(),
-            false,
             self.weight.buf(),
-            false,
-            0.0,
             dx.buf_mut(),
         )?;
         Ok(dx)

@@ -13,7 +13,7 @@
 //! and the input gradient is `W^T dY` folded back (col2im), one product per
 //! group.
 
-use super::gemm::gemm_slices;
+use super::gemm::{gemm_slices, Product};
 use super::window::Geom2d;
 use crate::backend::{cpu::check_len, Cpu, Device};
 use crate::Result;
@@ -290,16 +290,7 @@ impl ConvOp for Cpu {
                         }
                     }
                     let prod = &mut prod_t[..oc * width];
-                    gemm_slices(
-                        (oc, width, patch),
-                        1.0,
-                        weight,
-                        false,
-                        block,
-                        false,
-                        0.0,
-                        prod,
-                    );
+                    gemm_slices(Product::new(oc, width, patch), weight, block, prod);
                     // [oc, group * plane] -> [group, oc, plane], adding the
                     // bias.
                     let y_g = &mut y_t[k0 * g.out_sample()..][..images.len() * g.out_sample()];
@@ -377,7 +368,12 @@ impl ConvOp for Cpu {
                 }
                 let block = &cols_t[k0 * patch * plane..][..patch * width];
                 // dW += dY [oc, width] x cols^T [width, patch].
-                gemm_slices((oc, patch, width), 1.0, dy_g, false, block, true, 1.0, dw_t);
+                gemm_slices(
+                    Product::new(oc, patch, width).b_transposed().accumulate(),
+                    dy_g,
+                    block,
+                    dw_t,
+                );
                 for (d, row) in db_t.iter_mut().zip(dy_g.chunks_exact(width)) {
                     *d += super::reduce::sum(row);
                 }
@@ -385,13 +381,9 @@ impl ConvOp for Cpu {
                     // dcols = W^T [patch, oc] x dY [oc, width].
                     let dcols = &mut dcols[..patch * width];
                     gemm_slices(
-                        (patch, width, oc),
-                        1.0,
+                        Product::new(patch, width, oc).a_transposed(),
                         weight,
-                        true,
                         dy_g,
-                        false,
-                        0.0,
                         dcols,
                     );
                     let dx_g = &mut dx_t[k0 * g.in_sample()..][..images.len() * g.in_sample()];
@@ -486,13 +478,9 @@ impl ConvOp for crate::backend::Cuda {
         // prod [out_c, np] = W [out_c, patch] x cols [patch, np].
         gemm_ptrs(
             self,
-            (g.out_c, np, g.patch()),
-            1.0,
+            Product::new(g.out_c, np, g.patch()),
             weight.ptr(),
-            false,
             cols.ptr(),
-            false,
-            0.0,
             prod,
         )?;
         let bias = bias.map_or(0, |b| b.ptr());
@@ -537,13 +525,9 @@ impl ConvOp for crate::backend::Cuda {
         // dW [oc, patch] = dY' [oc, np] x cols^T [np, patch].
         gemm_ptrs(
             self,
-            (oc, patch, np),
-            1.0,
+            Product::new(oc, patch, np).b_transposed(),
             dyp,
-            false,
             cols.ptr(),
-            true,
-            0.0,
             dweight.ptr(),
         )?;
         if let Some(db) = dbias {
@@ -560,13 +544,9 @@ impl ConvOp for crate::backend::Cuda {
             // dcols [patch, np] = W^T [patch, oc] x dY' [oc, np].
             gemm_ptrs(
                 self,
-                (patch, np, oc),
-                1.0,
+                Product::new(patch, np, oc).a_transposed(),
                 weight.ptr(),
-                true,
                 dyp,
-                false,
-                0.0,
                 dcols,
             )?;
             let grid = Grid::elements(g.in_len());

@@ -6,26 +6,23 @@
 //! the same call with the operands swapped and `m` and `n` exchanged, and
 //! no data moved.
 
-use super::GemmOp;
+use super::{GemmOp, Product};
 use crate::backend::cuda::{check_len, int, Cuda, CudaBuf};
 use crate::{Error, Result};
 use cudarc::cublas::{result as cublas, sys::cublasOperation_t};
 
-/// `C = alpha op(A) op(B) + beta C` on device addresses whose extents the
-/// caller has checked: `A` is `[m, k]` (`[k, m]` when `trans_a`), `B` is
-/// `[k, n]` (`[n, k]` when `trans_b`), `C` is `[m, n]`, all row-major.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn gemm_ptrs(
-    dev: &Cuda,
-    (m, n, k): (usize, usize, usize),
-    alpha: f32,
-    a: u64,
-    trans_a: bool,
-    b: u64,
-    trans_b: bool,
-    beta: f32,
-    c: u64,
-) -> Result<()> {
+/// The product `p` on device addresses whose extents the caller has
+/// checked (`p.lens()` values each).
+pub(crate) fn gemm_ptrs(dev: &Cuda, p: Product, a: u64, b: u64, c: u64) -> Result<()> {
+    let Product {
+        m,
+        n,
+        k,
+        trans_a,
+        trans_b,
+        alpha,
+        beta,
+    } = p;
     if m == 0 || n == 0 {
         return Ok(());
     }
@@ -71,31 +68,11 @@ pub(crate) fn gemm_ptrs(
 }
 
 impl GemmOp for Cuda {
-    fn gemm(
-        &self,
-        mnk: (usize, usize, usize),
-        alpha: f32,
-        a: &CudaBuf,
-        trans_a: bool,
-        b: &CudaBuf,
-        trans_b: bool,
-        beta: f32,
-        c: &mut CudaBuf,
-    ) -> Result<()> {
-        let (m, n, k) = mnk;
-        check_len("gemm A", m * k, a.len())?;
-        check_len("gemm B", k * n, b.len())?;
-        check_len("gemm C", m * n, c.len())?;
-        gemm_ptrs(
-            self,
-            mnk,
-            alpha,
-            a.ptr(),
-            trans_a,
-            b.ptr(),
-            trans_b,
-            beta,
-            c.ptr(),
-        )
+    fn gemm(&self, p: Product, a: &CudaBuf, b: &CudaBuf, c: &mut CudaBuf) -> Result<()> {
+        let (la, lb, lc) = p.lens();
+        check_len("gemm A", la, a.len())?;
+        check_len("gemm B", lb, b.len())?;
+        check_len("gemm C", lc, c.len())?;
+        gemm_ptrs(self, p, a.ptr(), b.ptr(), c.ptr())
     }
 }

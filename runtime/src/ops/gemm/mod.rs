@@ -22,70 +22,121 @@ use crate::backend::{cpu::check_len, Cpu, Device};
 pub(crate) mod cuda;
 use crate::Result;
 
-/// Row-major matrix product with optional transposes.
+/// One matrix product, `C = alpha * op(A) op(B) + beta * C`, row-major:
+/// `op(A)` is `m x k` (`A` stored `[m, k]`, or `[k, m]` when transposed),
+/// `op(B)` is `k x n` (`B` stored `[k, n]`, or `[n, k]`), `C` is `[m, n]`.
+/// With `beta == 0`, `C` is only written.
 ///
-/// `op(A)` is `m x k`: `A` is stored `[m, k]`, or `[k, m]` when `trans_a`.
-/// `op(B)` is `k x n`: `B` is stored `[k, n]`, or `[n, k]` when `trans_b`.
-/// `C` is stored `[m, n]`. With `beta == 0`, `C` is only written.
+/// ```
+/// # use staticnn_runtime::ops::gemm::Product;
+/// // dW = dY^T x X, as a Dense layer's weight gradient.
+/// let p = Product::new(10, 784, 64).a_transposed();
+/// assert_eq!(p.lens(), (64 * 10, 64 * 784, 10 * 784));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Product {
+    /// Rows of `C` and of `op(A)`.
+    pub m: usize,
+    /// Columns of `C` and of `op(B)`.
+    pub n: usize,
+    /// The inner size.
+    pub k: usize,
+    /// `A` is stored `[k, m]`.
+    pub trans_a: bool,
+    /// `B` is stored `[n, k]`.
+    pub trans_b: bool,
+    /// Scale of the product.
+    pub alpha: f32,
+    /// Scale of `C`'s old values (0: overwrite).
+    pub beta: f32,
+}
+
+impl Product {
+    /// `C = A B` with `A` `[m, k]` and `B` `[k, n]`.
+    pub const fn new(m: usize, n: usize, k: usize) -> Self {
+        Product {
+            m,
+            n,
+            k,
+            trans_a: false,
+            trans_b: false,
+            alpha: 1.0,
+            beta: 0.0,
+        }
+    }
+
+    /// `A` is stored `[k, m]`.
+    pub const fn a_transposed(self) -> Self {
+        self.transpose_a(true)
+    }
+
+    /// `B` is stored `[n, k]`.
+    pub const fn b_transposed(self) -> Self {
+        self.transpose_b(true)
+    }
+
+    /// Whether `A` is stored `[k, m]`.
+    pub const fn transpose_a(self, trans_a: bool) -> Self {
+        Product { trans_a, ..self }
+    }
+
+    /// Whether `B` is stored `[n, k]`.
+    pub const fn transpose_b(self, trans_b: bool) -> Self {
+        Product { trans_b, ..self }
+    }
+
+    /// Scale the product by `alpha`.
+    pub const fn alpha(self, alpha: f32) -> Self {
+        Product { alpha, ..self }
+    }
+
+    /// Keep `beta` times `C`'s old values.
+    pub const fn beta(self, beta: f32) -> Self {
+        Product { beta, ..self }
+    }
+
+    /// Add to `C` (`beta = 1`).
+    pub const fn accumulate(self) -> Self {
+        self.beta(1.0)
+    }
+
+    /// The lengths `A`, `B` and `C` must have.
+    pub const fn lens(&self) -> (usize, usize, usize) {
+        (self.m * self.k, self.k * self.n, self.m * self.n)
+    }
+}
+
+/// Matrix products on a device's buffers.
 pub trait GemmOp: Device {
-    #[allow(clippy::too_many_arguments)]
-    fn gemm(
-        &self,
-        mnk: (usize, usize, usize),
-        alpha: f32,
-        a: &Self::Buf,
-        trans_a: bool,
-        b: &Self::Buf,
-        trans_b: bool,
-        beta: f32,
-        c: &mut Self::Buf,
-    ) -> Result<()>;
+    /// `c = p.alpha * op(a) op(b) + p.beta * c`; an error when a buffer's
+    /// length is not the one `p` needs.
+    fn gemm(&self, p: Product, a: &Self::Buf, b: &Self::Buf, c: &mut Self::Buf) -> Result<()>;
 }
 
 impl GemmOp for Cpu {
-    fn gemm(
-        &self,
-        (m, n, k): (usize, usize, usize),
-        alpha: f32,
-        a: &Vec<f32>,
-        trans_a: bool,
-        b: &Vec<f32>,
-        trans_b: bool,
-        beta: f32,
-        c: &mut Vec<f32>,
-    ) -> Result<()> {
-        check_len("gemm A", m * k, a.len())?;
-        check_len("gemm B", k * n, b.len())?;
-        check_len("gemm C", m * n, c.len())?;
-        gemm_slices((m, n, k), alpha, a, trans_a, b, trans_b, beta, c);
+    fn gemm(&self, p: Product, a: &Vec<f32>, b: &Vec<f32>, c: &mut Vec<f32>) -> Result<()> {
+        let (la, lb, lc) = p.lens();
+        check_len("gemm A", la, a.len())?;
+        check_len("gemm B", lb, b.len())?;
+        check_len("gemm C", lc, c.len())?;
+        gemm_slices(p, a, b, c);
         Ok(())
     }
 }
 
-/// The CPU product on slices whose lengths the caller has checked, for
-/// kernels (convolution) that multiply sub-blocks of their buffers.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn gemm_slices(
-    (m, n, k): (usize, usize, usize),
-    alpha: f32,
-    a: &[f32],
-    trans_a: bool,
-    b: &[f32],
-    trans_b: bool,
-    beta: f32,
-    c: &mut [f32],
-) {
-    gemm_on(
-        cpu_path(),
-        (m, n, k),
-        alpha,
-        a,
-        trans_a,
-        b,
-        trans_b,
-        beta,
-        c,
+/// The CPU product on slices, for kernels (convolution) that multiply
+/// sub-blocks of their buffers. Safe, and the kernels behind it read raw
+/// pointers, so the lengths are checked here in every build.
+pub(crate) fn gemm_slices(p: Product, a: &[f32], b: &[f32], c: &mut [f32]) {
+    let (la, lb, lc) = p.lens();
+    assert!(
+        a.len() == la && b.len() == lb && c.len() == lc,
+        "gemm {p:?}: A, B, C hold {}, {}, {} values, not {la}, {lb}, {lc}",
+        a.len(),
+        b.len(),
+        c.len()
     );
+    gemm_on(cpu_path(), p, a, b, c);
 }
 
 /// Which kernels the CPU product runs.
@@ -169,27 +220,17 @@ pub fn cpu_path() -> CpuPath {
     })
 }
 
-/// The product on a given path (which the caller has checked the CPU has).
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn gemm_on(
-    path: CpuPath,
-    (m, n, k): (usize, usize, usize),
-    alpha: f32,
-    a: &[f32],
-    trans_a: bool,
-    b: &[f32],
-    trans_b: bool,
-    beta: f32,
-    c: &mut [f32],
-) {
-    debug_assert!(a.len() == m * k && b.len() == k * n && c.len() == m * n);
+/// The product on a given path (one this CPU lacks runs the portable
+/// one), on slices of the right lengths.
+pub(crate) fn gemm_on(path: CpuPath, p: Product, a: &[f32], b: &[f32], c: &mut [f32]) {
+    debug_assert_eq!((a.len(), b.len(), c.len()), p.lens());
     #[cfg(target_arch = "x86_64")]
-    if !(trans_a && trans_b) && path != CpuPath::Portable && path.is_supported() {
-        fast(path, (m, n, k), alpha, a, trans_a, b, trans_b, beta, c);
+    if !(p.trans_a && p.trans_b) && path != CpuPath::Portable && path.is_supported() {
+        fast(path, p, a, b, c);
         return;
     }
     let _ = path;
-    portable::gemm((m, n, k), alpha, a, trans_a, b, trans_b, beta, c);
+    portable::gemm(p, a, b, c);
 }
 
 /// Multiply-adds each thread's band must have: a product is split into at
@@ -203,18 +244,16 @@ const PARALLEL_MIN: usize = 1 << 22;
 /// The AVX-512 or AVX2 product, split into row or column bands across the
 /// rayon pool when it is large enough to pay for the hand-off.
 #[cfg(target_arch = "x86_64")]
-#[allow(clippy::too_many_arguments)]
-fn fast(
-    path: CpuPath,
-    (m, n, k): (usize, usize, usize),
-    alpha: f32,
-    a: &[f32],
-    trans_a: bool,
-    b: &[f32],
-    trans_b: bool,
-    beta: f32,
-    c: &mut [f32],
-) {
+fn fast(path: CpuPath, p: Product, a: &[f32], b: &[f32], c: &mut [f32]) {
+    let Product {
+        m,
+        n,
+        k,
+        trans_a,
+        trans_b,
+        alpha,
+        beta,
+    } = p;
     use rayon::prelude::*;
     use view::{Out, View};
     let a = if trans_a {
@@ -328,10 +367,29 @@ mod tests {
                 let ab = naive(m, n, k, &a, ta, &b, tb);
                 let mut c = c0.clone();
                 if let Some(path) = path {
-                    gemm_on(path, (m, n, k), alpha, &a, ta, &b, tb, beta, &mut c);
+                    gemm_on(
+                        path,
+                        Product::new(m, n, k)
+                            .transpose_a(ta)
+                            .transpose_b(tb)
+                            .alpha(alpha)
+                            .beta(beta),
+                        &a,
+                        &b,
+                        &mut c,
+                    );
                 } else {
-                    Cpu.gemm((m, n, k), alpha, &a, ta, &b, tb, beta, &mut c)
-                        .unwrap();
+                    Cpu.gemm(
+                        Product::new(m, n, k)
+                            .transpose_a(ta)
+                            .transpose_b(tb)
+                            .alpha(alpha)
+                            .beta(beta),
+                        &a,
+                        &b,
+                        &mut c,
+                    )
+                    .unwrap();
                 }
                 for (idx, (x, (y, z))) in c.iter().zip(ab.iter().zip(&c0)).enumerate() {
                     let want = alpha * y + beta * z;
@@ -394,7 +452,7 @@ mod tests {
         let a = vec![1.0, 2.0];
         let b = vec![3.0, 4.0];
         let mut c = vec![10.0];
-        Cpu.gemm((1, 1, 2), 1.0, &a, false, &b, false, 1.0, &mut c)
+        Cpu.gemm(Product::new(1, 1, 2).accumulate(), &a, &b, &mut c)
             .unwrap();
         assert_eq!(c, vec![21.0]);
     }
@@ -403,16 +461,7 @@ mod tests {
     fn wrong_length_is_an_error() {
         let mut c = vec![0.0; 3];
         assert!(Cpu
-            .gemm(
-                (2, 2, 2),
-                1.0,
-                &vec![0.0; 4],
-                false,
-                &vec![0.0; 4],
-                false,
-                0.0,
-                &mut c
-            )
+            .gemm(Product::new(2, 2, 2), &vec![0.0; 4], &vec![0.0; 4], &mut c)
             .is_err());
     }
 }

@@ -24,17 +24,16 @@ const R: usize = 4;
 const KC: usize = 256;
 
 /// `C = alpha * op(A) op(B) + beta * C` on slices of the right lengths.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn gemm(
-    (m, n, k): (usize, usize, usize),
-    alpha: f32,
-    a: &[f32],
-    trans_a: bool,
-    b: &[f32],
-    trans_b: bool,
-    beta: f32,
-    c: &mut [f32],
-) {
+pub(super) fn gemm(p: super::Product, a: &[f32], b: &[f32], c: &mut [f32]) {
+    let super::Product {
+        m,
+        n,
+        k,
+        trans_a,
+        trans_b,
+        alpha,
+        beta,
+    } = p;
     // With beta == 0 the output is write-only (it may hold NaN garbage).
     if beta == 0.0 {
         c.fill(0.0);
