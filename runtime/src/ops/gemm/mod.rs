@@ -3,9 +3,10 @@
 //! The CPU product picks its kernels once per process ([`cpu_path`]): on
 //! x86-64 with AVX-512 those of `avx512`, with AVX2 and FMA those of
 //! `avx2`; both need no packing and allocate nothing, and large products
-//! are split across the rayon pool. Elsewhere, and for the one transpose
-//! pair no layer uses (`A^T B^T`), it goes through nalgebra's blocked
-//! product (`portable`). `STATICNN_CPU=avx512|avx2|portable` forces a
+//! are split across the rayon pool. Elsewhere (aarch64, older x86), and
+//! for the one transpose pair no layer uses (`A^T B^T`), it runs
+//! `portable`: the same two forms in plain Rust that the compiler
+//! vectorises (NEON on aarch64), also without packing or allocation. `STATICNN_CPU=avx512|avx2|portable` forces a
 //! path (one the CPU has), so that each is tested and benchmarked on a
 //! machine that has them all.
 
@@ -146,7 +147,7 @@ pub enum CpuPath {
     Avx512,
     /// x86-64 AVX2 + FMA kernels (`avx2`).
     Avx2,
-    /// nalgebra's blocked product (matrixmultiply), on any CPU.
+    /// Plain Rust kernels the compiler vectorises, on any CPU.
     Portable,
 }
 
