@@ -781,6 +781,52 @@ mod tests {
         );
     }
 
+    /// The PTX the driver would get as a fallback assembles for `sm_90`
+    /// with the standalone `ptxas` too (CI installs PyPI's
+    /// `nvidia-cuda-nvcc-cu12` and points `STATICNN_PTXAS` at it), with the
+    /// same limits as the CUBIN above. Skips when no ptxas is named.
+    #[test]
+    fn every_kernels_ptx_assembles_with_ptxas() {
+        let Some(ptxas) = std::env::var_os("STATICNN_PTXAS") else {
+            eprintln!("skipping: STATICNN_PTXAS names no ptxas");
+            return;
+        };
+        if !nvrtc_or_skip() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let mut problems = Vec::new();
+        for k in crate::ops::CUDA_KERNELS {
+            let ptx = dir.path().join(format!("{}.ptx", k.name));
+            std::fs::write(&ptx, compile_ptx(k).unwrap_or_else(|e| panic!("{e}"))).unwrap();
+            let out = std::process::Command::new(&ptxas)
+                .args(["-arch=sm_90", "-v", "-o"])
+                .arg(dir.path().join(format!("{}.cubin", k.name)))
+                .arg(&ptx)
+                .output()
+                .unwrap_or_else(|e| panic!("running {ptxas:?}: {e}"));
+            let log = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                out.status.success(),
+                "ptxas failed on {}.cu:\n{log}",
+                k.name
+            );
+            for f in compile::parse_ptxas_log(&log) {
+                eprintln!(
+                    "ptxas {:<12} {:<34} {:>4} regs {:>6} smem {:>4} spill",
+                    k.name, f.name, f.registers, f.shared_bytes, f.spill_stores
+                );
+                if f.registers * BLOCK > 65536 || f.shared_bytes > 48 * 1024 || f.spill_stores > 0 {
+                    problems.push(format!("{}: {f:?}", k.name));
+                }
+            }
+        }
+        assert!(
+            problems.is_empty(),
+            "kernels over sm_90's limits: {problems:#?}"
+        );
+    }
+
     #[test]
     fn a_broken_kernel_is_reported_with_its_file() {
         if !nvrtc_or_skip() {
