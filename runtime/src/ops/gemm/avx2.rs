@@ -14,7 +14,7 @@
 //! nothing is copied. Everything here runs only after
 //! `is_x86_feature_detected!` has seen both `avx2` and `fma`.
 
-use super::view::{scale, Out, View};
+use super::view::{blocked, Out, View};
 use std::arch::x86_64::*;
 
 /// Rows of `C` per axpy tile: 6 x 2 accumulators, two `B` vectors and a
@@ -61,40 +61,24 @@ pub(super) unsafe fn axpy_form(
     c: Out,
 ) {
     debug_assert_eq!(b.cs, 1);
-    if k == 0 {
-        // SAFETY: forwarded contract.
-        return unsafe { scale(m, n, beta, c) };
-    }
-    for k0 in (0..k).step_by(KC) {
-        let kc = KC.min(k - k0);
-        // Later blocks add to what the first one wrote.
-        let beta = if k0 == 0 { beta } else { 1.0 };
-        for j0 in (0..n).step_by(NC) {
-            let nc = NC.min(n - j0);
-            let mut i = 0;
-            while i < m {
-                let rows = match m - i {
-                    MR.. => MR,
-                    4..MR => 4,
-                    2..4 => 2,
-                    _ => 1,
-                };
-                for j in (j0..j0 + nc).step_by(NR) {
-                    let cols = NR.min(j0 + nc - j);
-                    let (a, b, c) = (a.at(i, k0), b.at(k0, j), c.at(i, j));
-                    // SAFETY: the tile lies inside the views.
-                    unsafe {
-                        match rows {
-                            6 => axpy_tile::<6>(kc, cols, alpha, a, b, beta, c),
-                            4 => axpy_tile::<4>(kc, cols, alpha, a, b, beta, c),
-                            2 => axpy_tile::<2>(kc, cols, alpha, a, b, beta, c),
-                            _ => axpy_tile::<1>(kc, cols, alpha, a, b, beta, c),
-                        }
-                    }
-                }
-                i += rows;
+    let rows_of = |left: usize| match left {
+        MR.. => MR,
+        4..MR => 4,
+        2..4 => 2,
+        _ => 1,
+    };
+    // SAFETY: forwarded contract; every tile lies inside the views.
+    unsafe {
+        blocked((m, n, k), (KC, NC, NR), beta, c, rows_of, |t| {
+            let (a, b, c) = (a.at(t.i, t.k0), b.at(t.k0, t.j), c.at(t.i, t.j));
+            let (kc, cols, beta) = (t.kc, t.cols, t.beta);
+            match t.rows {
+                6 => axpy_tile::<6>(kc, cols, alpha, a, b, beta, c),
+                4 => axpy_tile::<4>(kc, cols, alpha, a, b, beta, c),
+                2 => axpy_tile::<2>(kc, cols, alpha, a, b, beta, c),
+                _ => axpy_tile::<1>(kc, cols, alpha, a, b, beta, c),
             }
-        }
+        })
     }
 }
 
@@ -188,40 +172,33 @@ pub(super) unsafe fn dot_form(
     c: Out,
 ) {
     debug_assert!(a.cs == 1 && b.cs == 1);
-    if k == 0 {
-        // SAFETY: forwarded contract.
-        return unsafe { scale(m, n, beta, c) };
-    }
-    for k0 in (0..k).step_by(DKC) {
-        let kc = DKC.min(k - k0);
-        let beta = if k0 == 0 { beta } else { 1.0 };
-        for j0 in (0..n).step_by(DNC) {
-            let nc = DNC.min(n - j0);
-            for i in (0..m).step_by(DR) {
-                let rows = DR.min(m - i);
-                for j in (j0..j0 + nc).step_by(DC) {
-                    let cols = DC.min(j0 + nc - j);
-                    let (a, b, c) = (a.at(i, k0), b.at(j, k0), c.at(i, j));
-                    // SAFETY: the tile lies inside the views.
-                    unsafe {
-                        match (rows, cols) {
-                            (4, 3) => dot_tile::<4, 3>(kc, alpha, a, b, beta, c),
-                            (4, 2) => dot_tile::<4, 2>(kc, alpha, a, b, beta, c),
-                            (4, _) => dot_tile::<4, 1>(kc, alpha, a, b, beta, c),
-                            (3, 3) => dot_tile::<3, 3>(kc, alpha, a, b, beta, c),
-                            (3, 2) => dot_tile::<3, 2>(kc, alpha, a, b, beta, c),
-                            (3, _) => dot_tile::<3, 1>(kc, alpha, a, b, beta, c),
-                            (2, 3) => dot_tile::<2, 3>(kc, alpha, a, b, beta, c),
-                            (2, 2) => dot_tile::<2, 2>(kc, alpha, a, b, beta, c),
-                            (2, _) => dot_tile::<2, 1>(kc, alpha, a, b, beta, c),
-                            (_, 3) => dot_tile::<1, 3>(kc, alpha, a, b, beta, c),
-                            (_, 2) => dot_tile::<1, 2>(kc, alpha, a, b, beta, c),
-                            (_, _) => dot_tile::<1, 1>(kc, alpha, a, b, beta, c),
-                        }
-                    }
+    // SAFETY: forwarded contract; every tile lies inside the views.
+    unsafe {
+        blocked(
+            (m, n, k),
+            (DKC, DNC, DC),
+            beta,
+            c,
+            |left| DR.min(left),
+            |t| {
+                let (a, b, c) = (a.at(t.i, t.k0), b.at(t.j, t.k0), c.at(t.i, t.j));
+                let (kc, beta) = (t.kc, t.beta);
+                match (t.rows, t.cols) {
+                    (4, 3) => dot_tile::<4, 3>(kc, alpha, a, b, beta, c),
+                    (4, 2) => dot_tile::<4, 2>(kc, alpha, a, b, beta, c),
+                    (4, _) => dot_tile::<4, 1>(kc, alpha, a, b, beta, c),
+                    (3, 3) => dot_tile::<3, 3>(kc, alpha, a, b, beta, c),
+                    (3, 2) => dot_tile::<3, 2>(kc, alpha, a, b, beta, c),
+                    (3, _) => dot_tile::<3, 1>(kc, alpha, a, b, beta, c),
+                    (2, 3) => dot_tile::<2, 3>(kc, alpha, a, b, beta, c),
+                    (2, 2) => dot_tile::<2, 2>(kc, alpha, a, b, beta, c),
+                    (2, _) => dot_tile::<2, 1>(kc, alpha, a, b, beta, c),
+                    (_, 3) => dot_tile::<1, 3>(kc, alpha, a, b, beta, c),
+                    (_, 2) => dot_tile::<1, 2>(kc, alpha, a, b, beta, c),
+                    (_, _) => dot_tile::<1, 1>(kc, alpha, a, b, beta, c),
                 }
-            }
-        }
+            },
+        )
     }
 }
 

@@ -26,7 +26,7 @@
 
 use std::arch::x86_64::*;
 
-use super::view::{scale, Out, View};
+use super::view::{blocked, Out, View};
 
 /// Rows of `C` per axpy tile: 12 x 2 accumulators, two `B` vectors and a
 /// broadcast use 27 of the 32 vector registers.
@@ -82,37 +82,20 @@ pub(super) unsafe fn axpy_form(
     c: Out,
 ) {
     debug_assert_eq!(b.cs, 1);
-    if k == 0 {
-        // SAFETY: forwarded contract.
-        return unsafe { scale(m, n, beta, c) };
-    }
-    for k0 in (0..k).step_by(KC) {
-        let kc = KC.min(k - k0);
-        // Later blocks add to what the first one wrote.
-        let beta = if k0 == 0 { beta } else { 1.0 };
-        for j0 in (0..n).step_by(NC) {
-            let nc = NC.min(n - j0);
-            let mut i = 0;
-            while i < m {
-                let rows = tile_rows(m - i);
-                for j in (j0..j0 + nc).step_by(NR) {
-                    let cols = NR.min(j0 + nc - j);
-                    let (a, b, c) = (a.at(i, k0), b.at(k0, j), c.at(i, j));
-                    // SAFETY: the tile lies inside the views.
-                    unsafe {
-                        match rows {
-                            12 => axpy_tile::<12>(kc, cols, alpha, a, b, beta, c),
-                            8 => axpy_tile::<8>(kc, cols, alpha, a, b, beta, c),
-                            6 => axpy_tile::<6>(kc, cols, alpha, a, b, beta, c),
-                            4 => axpy_tile::<4>(kc, cols, alpha, a, b, beta, c),
-                            2 => axpy_tile::<2>(kc, cols, alpha, a, b, beta, c),
-                            _ => axpy_tile::<1>(kc, cols, alpha, a, b, beta, c),
-                        }
-                    }
-                }
-                i += rows;
+    // SAFETY: forwarded contract; every tile lies inside the views.
+    unsafe {
+        blocked((m, n, k), (KC, NC, NR), beta, c, tile_rows, |t| {
+            let (a, b, c) = (a.at(t.i, t.k0), b.at(t.k0, t.j), c.at(t.i, t.j));
+            let (kc, cols, beta) = (t.kc, t.cols, t.beta);
+            match t.rows {
+                12 => axpy_tile::<12>(kc, cols, alpha, a, b, beta, c),
+                8 => axpy_tile::<8>(kc, cols, alpha, a, b, beta, c),
+                6 => axpy_tile::<6>(kc, cols, alpha, a, b, beta, c),
+                4 => axpy_tile::<4>(kc, cols, alpha, a, b, beta, c),
+                2 => axpy_tile::<2>(kc, cols, alpha, a, b, beta, c),
+                _ => axpy_tile::<1>(kc, cols, alpha, a, b, beta, c),
             }
-        }
+        })
     }
 }
 
@@ -202,36 +185,29 @@ pub(super) unsafe fn dot_form(
     c: Out,
 ) {
     debug_assert!(a.cs == 1 && b.cs == 1);
-    if k == 0 {
-        // SAFETY: forwarded contract.
-        return unsafe { scale(m, n, beta, c) };
-    }
-    for k0 in (0..k).step_by(DKC) {
-        let kc = DKC.min(k - k0);
-        let beta = if k0 == 0 { beta } else { 1.0 };
-        for j0 in (0..n).step_by(DNC) {
-            let nc = DNC.min(n - j0);
-            for i in (0..m).step_by(DR) {
-                let rows = DR.min(m - i);
-                for j in (j0..j0 + nc).step_by(DC) {
-                    let cols = DC.min(j0 + nc - j);
-                    let (a, b, c) = (a.at(i, k0), b.at(j, k0), c.at(i, j));
-                    // SAFETY: the tile lies inside the views.
-                    unsafe {
-                        match rows {
-                            8 => dot_cols::<8>(cols, kc, alpha, a, b, beta, c),
-                            7 => dot_cols::<7>(cols, kc, alpha, a, b, beta, c),
-                            6 => dot_cols::<6>(cols, kc, alpha, a, b, beta, c),
-                            5 => dot_cols::<5>(cols, kc, alpha, a, b, beta, c),
-                            4 => dot_cols::<4>(cols, kc, alpha, a, b, beta, c),
-                            3 => dot_cols::<3>(cols, kc, alpha, a, b, beta, c),
-                            2 => dot_cols::<2>(cols, kc, alpha, a, b, beta, c),
-                            _ => dot_cols::<1>(cols, kc, alpha, a, b, beta, c),
-                        }
-                    }
+    // SAFETY: forwarded contract; every tile lies inside the views.
+    unsafe {
+        blocked(
+            (m, n, k),
+            (DKC, DNC, DC),
+            beta,
+            c,
+            |left| DR.min(left),
+            |t| {
+                let (a, b, c) = (a.at(t.i, t.k0), b.at(t.j, t.k0), c.at(t.i, t.j));
+                let (kc, cols, beta) = (t.kc, t.cols, t.beta);
+                match t.rows {
+                    8 => dot_cols::<8>(cols, kc, alpha, a, b, beta, c),
+                    7 => dot_cols::<7>(cols, kc, alpha, a, b, beta, c),
+                    6 => dot_cols::<6>(cols, kc, alpha, a, b, beta, c),
+                    5 => dot_cols::<5>(cols, kc, alpha, a, b, beta, c),
+                    4 => dot_cols::<4>(cols, kc, alpha, a, b, beta, c),
+                    3 => dot_cols::<3>(cols, kc, alpha, a, b, beta, c),
+                    2 => dot_cols::<2>(cols, kc, alpha, a, b, beta, c),
+                    _ => dot_cols::<1>(cols, kc, alpha, a, b, beta, c),
                 }
-            }
-        }
+            },
+        )
     }
 }
 

@@ -57,3 +57,65 @@ pub(crate) unsafe fn scale(m: usize, n: usize, beta: f32, c: Out) {
         }
     }
 }
+
+/// One tile of a blocked product: rows `i..i + rows` and columns
+/// `j..j + cols` of `C`, over the inner block `k0..k0 + kc`, with the
+/// `beta` it applies (later inner blocks add to what the first wrote).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Tile {
+    pub i: usize,
+    pub j: usize,
+    pub k0: usize,
+    pub rows: usize,
+    pub cols: usize,
+    pub kc: usize,
+    pub beta: f32,
+}
+
+/// Walk an `m x n` product with inner size `k` the way every kernel set
+/// here blocks it: `k` in blocks of `kc` (the reused slice of one operand
+/// stays in cache), columns in blocks of `nc`, then row tiles of the height
+/// `rows_of(rows left)` picks, then column tiles of `nr`. With `k == 0`
+/// there are no tiles and `C` is scaled by `beta`.
+///
+/// # Safety
+/// `c` must cover `m x n` elements (for the `k == 0` case); `tile` is
+/// called with tiles inside `m x n x k` only.
+#[inline(always)]
+pub(crate) unsafe fn blocked(
+    (m, n, k): (usize, usize, usize),
+    (kc, nc, nr): (usize, usize, usize),
+    beta: f32,
+    c: Out,
+    rows_of: impl Fn(usize) -> usize,
+    mut tile: impl FnMut(Tile),
+) {
+    if k == 0 {
+        // SAFETY: forwarded contract.
+        return unsafe { scale(m, n, beta, c) };
+    }
+    for k0 in (0..k).step_by(kc) {
+        let kc = kc.min(k - k0);
+        let beta = if k0 == 0 { beta } else { 1.0 };
+        for j0 in (0..n).step_by(nc) {
+            let nc = nc.min(n - j0);
+            let mut i = 0;
+            while i < m {
+                let rows = rows_of(m - i);
+                for j in (j0..j0 + nc).step_by(nr) {
+                    let cols = nr.min(j0 + nc - j);
+                    tile(Tile {
+                        i,
+                        j,
+                        k0,
+                        rows,
+                        cols,
+                        kc,
+                        beta,
+                    });
+                }
+                i += rows;
+            }
+        }
+    }
+}
