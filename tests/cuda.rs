@@ -59,12 +59,10 @@ fn describe(dev: &Cuda) -> String {
 /// and version).
 #[test]
 fn device_and_libraries() {
-    let found = Cuda::new(0);
     for line in Cuda::libraries().lines() {
         println!("{line}");
     }
     let Some((gpu, _one)) = gpu() else { return };
-    drop(found);
     println!("GPU: {}", gpu.name());
     println!("kernels: {}", gpu.kernel_target());
     println!("emulated: {}", if is_emulator(&gpu) { "yes" } else { "no" });
@@ -368,31 +366,16 @@ fn products_match_the_cpu() {
     let (a, b, c) = (random(m * k, 20), random(k * n, 21), random(m * n, 22));
     for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
         for (alpha, beta) in [(1.0, 0.0), (0.5, 2.0)] {
+            let p = Product::new(m, n, k)
+                .transpose_a(ta)
+                .transpose_b(tb)
+                .alpha(alpha)
+                .beta(beta);
             let mut on_cpu = c.clone();
-            Cpu.gemm(
-                Product::new(m, n, k)
-                    .transpose_a(ta)
-                    .transpose_b(tb)
-                    .alpha(alpha)
-                    .beta(beta),
-                &a,
-                &b,
-                &mut on_cpu,
-            )
-            .unwrap();
+            Cpu.gemm(p, &a, &b, &mut on_cpu).unwrap();
             let (ga, gb) = (gpu.upload(&a).unwrap(), gpu.upload(&b).unwrap());
             let mut gc = gpu.upload(&c).unwrap();
-            gpu.gemm(
-                Product::new(m, n, k)
-                    .transpose_a(ta)
-                    .transpose_b(tb)
-                    .alpha(alpha)
-                    .beta(beta),
-                &ga,
-                &gb,
-                &mut gc,
-            )
-            .unwrap();
+            gpu.gemm(p, &ga, &gb, &mut gc).unwrap();
             let what = format!("gemm trans ({ta}, {tb}) alpha {alpha} beta {beta}");
             assert_close(&what, &on_cpu, &gpu.read(&gc).unwrap(), TOLERANCE);
         }

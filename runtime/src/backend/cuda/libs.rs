@@ -385,9 +385,19 @@ fn search_and_open(lib: Lib, env: &SearchEnv, driver_major: Option<u32>) -> Resu
     }
     // 2-4. Folders, by full path.
     let names = file_names(lib, driver_major);
-    let folders = env.folders();
+    open_from_folders(lib, &names, env.folders(), tried).map_err(|t| t.message(lib, &names))
+}
+
+/// Open the first of `names` that loads, folder by folder; else all that
+/// was tried, with every file that exists but did not load and why.
+fn open_from_folders(
+    lib: Lib,
+    names: &[String],
+    folders: Vec<(PathBuf, &'static str)>,
+    mut tried: Tried,
+) -> Result<Found, Tried> {
     for (dir, via) in &folders {
-        for name in &names {
+        for name in names {
             let path = dir.join(name);
             if !path.is_file() {
                 continue;
@@ -399,7 +409,7 @@ fn search_and_open(lib: Lib, env: &SearchEnv, driver_major: Option<u32>) -> Resu
         }
     }
     tried.folders = folders;
-    Err(tried.message(lib, &names))
+    Err(tried)
 }
 
 /// Open the library's companions from `dir` (where they are), then the
@@ -583,16 +593,26 @@ mod tests {
     }
 
     #[test]
-    fn a_file_that_is_no_library_is_reported_not_fatal() {
+    fn a_file_that_is_no_library_is_reported_and_the_search_goes_on() {
         let dir = tempfile::tempdir().unwrap();
         let bogus = dir.path().join("bogus");
         touch(&bogus.join("libnvrtc.so.13"));
         let env = SearchEnv {
-            lib_dirs: vec![bogus.clone()],
+            lib_dirs: vec![bogus.clone(), dir.path().join("empty")],
             ..fake_env(dir.path())
         };
-        let err = open_with_companions(Lib::Nvrtc, &bogus, &bogus.join("libnvrtc.so.13"));
-        assert!(err.is_err());
-        assert!(env.folders().iter().any(|(d, _)| *d == bogus));
+        fs::create_dir_all(dir.path().join("empty")).unwrap();
+        let names = file_names(Lib::Nvrtc, Some(13));
+        let tried = open_from_folders(Lib::Nvrtc, &names, env.folders(), Tried::default())
+            .expect_err("an empty file is no library");
+        assert_eq!(tried.failed.len(), 1);
+        assert_eq!(tried.failed[0].0, bogus.join("libnvrtc.so.13"));
+        assert_eq!(tried.folders.len(), 2, "{:?}", tried.folders);
+        let msg = tried.message(Lib::Nvrtc, &names);
+        assert!(
+            msg.contains("libnvrtc.so.13 exists but did not load"),
+            "{msg}"
+        );
+        assert!(msg.contains("empty (STATICNN_CUDA_LIB_DIR)"), "{msg}");
     }
 }

@@ -367,30 +367,14 @@ mod tests {
             for tb in [false, true] {
                 let ab = naive(m, n, k, &a, ta, &b, tb);
                 let mut c = c0.clone();
-                if let Some(path) = path {
-                    gemm_on(
-                        path,
-                        Product::new(m, n, k)
-                            .transpose_a(ta)
-                            .transpose_b(tb)
-                            .alpha(alpha)
-                            .beta(beta),
-                        &a,
-                        &b,
-                        &mut c,
-                    );
-                } else {
-                    Cpu.gemm(
-                        Product::new(m, n, k)
-                            .transpose_a(ta)
-                            .transpose_b(tb)
-                            .alpha(alpha)
-                            .beta(beta),
-                        &a,
-                        &b,
-                        &mut c,
-                    )
-                    .unwrap();
+                let p = Product::new(m, n, k)
+                    .transpose_a(ta)
+                    .transpose_b(tb)
+                    .alpha(alpha)
+                    .beta(beta);
+                match path {
+                    Some(path) => gemm_on(path, p, &a, &b, &mut c),
+                    None => Cpu.gemm(p, &a, &b, &mut c).unwrap(),
                 }
                 for (idx, (x, (y, z))) in c.iter().zip(ab.iter().zip(&c0)).enumerate() {
                     let want = alpha * y + beta * z;
