@@ -74,6 +74,8 @@ pub fn bundled_csv_options() -> CsvOptions {
         targets: TargetColumns::Last,
         header: false,
         feature_scale: 1.0 / 255.0,
+        classes: Some(10),
+        ..CsvOptions::default()
     }
 }
 

@@ -1,9 +1,10 @@
 //! Numeric CSV files (plain or gzipped): one sample per line, feature
 //! columns and target columns.
 
-use super::{read_maybe_gz, Dataset};
+use super::source::{Limits, Source};
+use super::Dataset;
 use crate::shape::Shape;
-use crate::{Error, Result};
+use crate::Result;
 use std::path::Path;
 
 /// Where the target columns are.
@@ -23,6 +24,13 @@ pub struct CsvOptions {
     pub header: bool,
     /// Multiply every feature by this (1/255 for 8-bit pixels).
     pub feature_scale: f32,
+    /// For class labels ([`ClassIndex`](crate::ClassIndex) targets): the
+    /// number of classes, so that a label outside `0..classes` is refused
+    /// at load, naming its line. Without it labels must still be whole,
+    /// non-negative numbers.
+    pub classes: Option<usize>,
+    /// Bounds on the file's size and its lines' lengths.
+    pub limits: Limits,
 }
 
 impl Default for CsvOptions {
@@ -31,82 +39,147 @@ impl Default for CsvOptions {
             targets: TargetColumns::Last,
             header: false,
             feature_scale: 1.0,
+            classes: None,
+            limits: Limits::default(),
         }
     }
 }
 
 /// Read a CSV file of `X::SIZE` feature columns and `Y::SIZE` target
-/// columns per line. Blank lines are skipped; any other malformed line is an
-/// error naming its line number.
+/// columns per line, streamed line by line within `opts.limits`. Blank
+/// lines are skipped; any other malformed line is an error naming its line
+/// and column.
 pub fn load<X: Shape, Y: Shape>(path: impl AsRef<Path>, opts: CsvOptions) -> Result<Dataset<X, Y>> {
-    let (x, y) = parse(path.as_ref(), X::SIZE, Y::SIZE, opts)?;
+    // Only `ClassIndex` has no dimensions: its targets are class numbers.
+    let labels = Y::DIMS.is_empty();
+    let (x, y) = parse(path.as_ref(), X::SIZE, Y::SIZE, labels, opts)?;
     Dataset::new(x, y)
 }
 
 /// Read a CSV file of inputs only (`X::SIZE` columns per line, no
 /// targets), for inference.
 pub fn load_inputs<X: Shape>(path: impl AsRef<Path>, opts: CsvOptions) -> Result<Vec<f32>> {
-    Ok(parse(path.as_ref(), X::SIZE, 0, opts)?.0)
+    Ok(parse(path.as_ref(), X::SIZE, 0, false, opts)?.0)
 }
+
+/// The most characters of a field quoted in an error.
+const QUOTE_CHARS: usize = 40;
+
+/// `field` for an error message: at most [`QUOTE_CHARS`] characters.
+fn quote(field: &str) -> String {
+    match field.char_indices().nth(QUOTE_CHARS) {
+        None => format!("`{field}`"),
+        Some((cut, _)) => format!("`{}...` ({} bytes)", &field[..cut], field.len()),
+    }
+}
+
+/// The largest label accepted without `classes`: beyond 2^24 an f32 no
+/// longer holds every whole number.
+const MAX_LABEL: f32 = (1 << 24) as f32;
 
 fn parse(
     path: &Path,
     n_features: usize,
     n_targets: usize,
+    labels: bool,
     opts: CsvOptions,
 ) -> Result<(Vec<f32>, Vec<f32>)> {
-    let bytes = read_maybe_gz(path)?;
-    let bad = |line: usize, why: String| Error::BadData {
-        path: path.display().to_string(),
-        why: format!("line {line}: {why}"),
-    };
-    let text = std::str::from_utf8(&bytes).map_err(|e| bad(0, format!("not UTF-8 text ({e})")))?;
+    let mut src = Source::open(path, &opts.limits)?;
     let width = n_features + n_targets;
     let (mut x, mut y) = (Vec::new(), Vec::new());
     let mut row = Vec::with_capacity(width);
-    for (i, line) in text.lines().enumerate().skip(opts.header as usize) {
-        let line = line.trim();
+    let mut raw = Vec::new();
+    let mut number = 0;
+    while src.read_line(&mut raw, opts.limits.max_line_bytes, number + 1)? {
+        number += 1;
+        if opts.header && number == 1 {
+            continue;
+        }
+        let at = |why: String| src.bad(format!("line {number}: {why}"));
+        let line = std::str::from_utf8(&raw)
+            .map_err(|e| at(format!("not UTF-8 text ({e})")))?
+            .trim();
         if line.is_empty() {
             continue;
         }
         row.clear();
         for (col, field) in line.split(',').enumerate() {
+            if col == width {
+                let count = line.split(',').count();
+                return Err(at(format!(
+                    "{count} columns, expected {width} ({n_features} features and {n_targets} targets)"
+                )));
+            }
+            let text = field.trim();
+            let text = text
+                .strip_prefix('"')
+                .and_then(|t| t.strip_suffix('"'))
+                .unwrap_or(text);
             // `f32::from_str` accepts "NaN" and "inf"; a dataset holding them
             // would only surface later as a diverged loss, so refuse here.
-            let v = field.trim().parse::<f32>().ok().filter(|v| v.is_finite());
+            let v = text.parse::<f32>().ok().filter(|v| v.is_finite());
             let v = v.ok_or_else(|| {
-                bad(
-                    i + 1,
-                    format!(
-                        "column {} is `{}`, not a finite number",
-                        col + 1,
-                        field.trim()
-                    ),
-                )
+                at(format!(
+                    "column {} is {}, not a finite number",
+                    col + 1,
+                    quote(text)
+                ))
             })?;
             row.push(v);
         }
         if row.len() != width {
-            return Err(bad(
-                i + 1,
-                format!(
-                    "{} columns, expected {width} ({n_features} features and {n_targets} targets)",
-                    row.len()
-                ),
-            ));
+            return Err(at(format!(
+                "{} columns, expected {width} ({n_features} features and {n_targets} targets)",
+                row.len()
+            )));
         }
-        let (features, targets) = match opts.targets {
-            TargetColumns::Last => row.split_at(n_features),
+        let (features, targets, target_col) = match opts.targets {
+            TargetColumns::Last => {
+                let (f, t) = row.split_at(n_features);
+                (f, t, n_features + 1)
+            }
             TargetColumns::First => {
                 let (t, f) = row.split_at(n_targets);
-                (f, t)
+                (f, t, 1)
             }
         };
-        x.extend(features.iter().map(|v| v * opts.feature_scale));
+        if labels {
+            for (k, &label) in targets.iter().enumerate() {
+                let in_range = match opts.classes {
+                    Some(c) => label < c as f32,
+                    None => label <= MAX_LABEL,
+                };
+                if label < 0.0 || label.fract() != 0.0 || !in_range {
+                    let expected = match opts.classes {
+                        Some(c) => format!("a whole number in 0..{c}"),
+                        None => "a whole, non-negative number".to_string(),
+                    };
+                    return Err(at(format!(
+                        "column {} is the class label {label}, expected {expected}",
+                        target_col + k
+                    )));
+                }
+            }
+        }
+        for (k, &v) in features.iter().enumerate() {
+            let scaled = v * opts.feature_scale;
+            if !scaled.is_finite() {
+                let col = if opts.targets == TargetColumns::First {
+                    n_targets + k + 1
+                } else {
+                    k + 1
+                };
+                return Err(at(format!(
+                    "column {col} is {v}, which feature_scale {} makes {scaled}",
+                    opts.feature_scale
+                )));
+            }
+            x.push(scaled);
+        }
         y.extend_from_slice(targets);
     }
-    if x.is_empty() {
-        return Err(bad(0, "no samples".into()));
+    if x.is_empty() && width > 0 {
+        return Err(src.bad("the file holds no samples"));
     }
     Ok((x, y))
 }
@@ -161,5 +234,157 @@ mod tests {
         std::fs::write(&p, "5,1,2\n").unwrap();
         let d = load::<Rank1<2>, ClassIndex>(&p, opts).unwrap();
         assert_eq!((d.inputs(), d.targets()), (&[1.0, 2.0][..], &[5.0][..]));
+    }
+
+    fn write(dir: &tempfile::TempDir, text: &str) -> std::path::PathBuf {
+        let p = dir.path().join("d.csv");
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    #[test]
+    fn class_labels_are_checked_at_load_naming_line_and_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let ten = CsvOptions {
+            classes: Some(10),
+            ..Default::default()
+        };
+        for (label, opts, expected) in [
+            (
+                "10",
+                ten,
+                "line 2: column 3 is the class label 10, expected a whole number in 0..10",
+            ),
+            ("-1", ten, "line 2: column 3 is the class label -1"),
+            ("2.5", ten, "line 2: column 3 is the class label 2.5"),
+            (
+                "-1",
+                CsvOptions::default(),
+                "expected a whole, non-negative number",
+            ),
+            (
+                "2.5",
+                CsvOptions::default(),
+                "expected a whole, non-negative number",
+            ),
+        ] {
+            let p = write(&dir, &format!("1,2,0\n3,4,{label}\n"));
+            let err = load::<Rank1<2>, ClassIndex>(&p, opts)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(expected), "{label}: {err}");
+            assert!(err.contains("d.csv"), "{err}");
+        }
+        // Labels first (Kaggle's layout) name column 1.
+        let first = CsvOptions {
+            targets: TargetColumns::First,
+            ..ten
+        };
+        let p = write(&dir, "11,1,2\n");
+        let err = load::<Rank1<2>, ClassIndex>(&p, first)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("line 1: column 1 is the class label 11"),
+            "{err}"
+        );
+        // Targets that are not class labels may be any finite number.
+        let p = write(&dir, "1,2,-2.5\n");
+        assert!(load::<Rank1<2>, Rank1<1>>(&p, ten).is_ok());
+    }
+
+    #[test]
+    fn errors_quote_little_and_never_name_line_zero() {
+        let dir = tempfile::tempdir().unwrap();
+        let long = "9".repeat(1 << 20) + "x";
+        let p = write(&dir, &format!("1,2,0\n{long},1,0\n"));
+        let err = load::<Rank1<2>, ClassIndex>(&p, CsvOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.len() < 200, "{} bytes: {}", err.len(), &err[..200]);
+        assert!(
+            err.contains("line 2: column 1 is `9999") && err.contains("(1048577 bytes)"),
+            "{err}"
+        );
+        for text in ["", "\n\n", "\u{ff}"] {
+            let p = write(&dir, text);
+            let err = load::<Rank1<2>, ClassIndex>(&p, CsvOptions::default())
+                .unwrap_err()
+                .to_string();
+            assert!(!err.contains("line 0"), "{err}");
+        }
+        std::fs::write(&p, b"1,2,0\n\xff,1,0\n").unwrap();
+        let err = load::<Rank1<2>, ClassIndex>(&p, CsvOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 2: not UTF-8"), "{err}");
+        let p = write(&dir, "a,b,c\n");
+        let header = CsvOptions {
+            header: true,
+            ..Default::default()
+        };
+        let err = load::<Rank1<2>, ClassIndex>(&p, header)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no samples"), "{err}");
+    }
+
+    #[test]
+    fn scaling_to_infinity_long_lines_and_bombs_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(&dir, "1,3e38,0\n");
+        let opts = CsvOptions {
+            feature_scale: 10.0,
+            ..Default::default()
+        };
+        let err = load::<Rank1<2>, ClassIndex>(&p, opts)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 1: column 2 is 300000000000000000000000000000000000000, which feature_scale 10 makes inf"), "{err}");
+
+        let p = write(&dir, &format!("1,2,0\n{}\n", "1,".repeat(100)));
+        let opts = CsvOptions {
+            limits: Limits {
+                max_line_bytes: 64,
+                ..Limits::default()
+            },
+            ..Default::default()
+        };
+        let err = load::<Rank1<2>, ClassIndex>(&p, opts)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 2 is longer than 64 bytes"), "{err}");
+        // Too many columns is found without splitting the whole line.
+        let p = write(&dir, &format!("1,2,0\n{}0\n", "1,".repeat(100)));
+        let err = load::<Rank1<2>, ClassIndex>(&p, CsvOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 2: 101 columns, expected 3"), "{err}");
+
+        // A gzip bomb of one endless line, and one of many lines.
+        for body in ["0".repeat(200 << 20), "0,0,0\n".repeat(40 << 20)] {
+            let gz = dir.path().join("bomb.csv.gz");
+            let mut enc = flate2::write::GzEncoder::new(
+                std::fs::File::create(&gz).unwrap(),
+                flate2::Compression::best(),
+            );
+            std::io::Write::write_all(&mut enc, body.as_bytes()).unwrap();
+            enc.finish().unwrap();
+            let err = load::<Rank1<2>, ClassIndex>(&gz, CsvOptions::default())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("longer than") || err.contains("decompresses to more than"),
+                "{err}"
+            );
+        }
+        // Quoted numbers are numbers.
+        let p = write(&dir, "\"1\",\"2\",\"0\"\n");
+        assert_eq!(
+            load::<Rank1<2>, ClassIndex>(&p, CsvOptions::default())
+                .unwrap()
+                .inputs(),
+            &[1.0, 2.0]
+        );
     }
 }

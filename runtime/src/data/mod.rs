@@ -3,15 +3,16 @@
 
 pub mod csv;
 pub mod mnist;
+mod source;
+
+pub use source::Limits;
 
 use crate::backend::Device;
 use crate::rng::Rng;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 use crate::{Error, Result};
-use std::io::Read;
 use std::marker::PhantomData;
-use std::path::Path;
 
 /// Samples of shape `X` with targets of shape `Y`, in host memory.
 ///
@@ -26,8 +27,23 @@ pub struct Dataset<X: Shape, Y: Shape> {
 
 impl<X: Shape, Y: Shape> Dataset<X, Y> {
     /// A dataset from inputs and targets stored sample after sample. The
-    /// two must hold the same number of whole samples.
+    /// two must hold the same number of whole samples, and every value must
+    /// be finite: one NaN pixel would otherwise train silently into NaN
+    /// weights (ReLU's `max` turns it into 0, so the loss stays finite).
     pub fn new(x: Vec<f32>, y: Vec<f32>) -> Result<Self> {
+        for (values, what, size) in [(&x, "input", X::SIZE), (&y, "target", Y::SIZE.max(1))] {
+            if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+                return Err(Error::config(
+                    "dataset",
+                    format!(
+                        "{what} value {i} (sample {}, value {} of it) is {}; every value must be a finite number",
+                        i / size,
+                        i % size,
+                        values[i]
+                    ),
+                ));
+            }
+        }
         if !x.len().is_multiple_of(X::SIZE)
             || !y.len().is_multiple_of(Y::SIZE.max(1))
             || x.len() / X::SIZE != y.len() / Y::SIZE.max(1)
@@ -213,24 +229,6 @@ impl<X: Shape, Y: Shape> Iterator for Batches<'_, X, Y> {
 
 impl<X: Shape, Y: Shape> ExactSizeIterator for Batches<'_, X, Y> {}
 
-/// Read a whole file, transparently gunzipping it when it starts with the
-/// gzip magic bytes (whatever its name).
-pub(crate) fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
-    let raw = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        flate2::read::MultiGzDecoder::new(&raw[..])
-            .read_to_end(&mut out)
-            .map_err(|e| Error::BadData {
-                path: path.display().to_string(),
-                why: format!("corrupt gzip data: {e}"),
-            })?;
-        Ok(out)
-    } else {
-        Ok(raw)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,6 +238,24 @@ mod tests {
         let x = (0..n * 2).map(|v| v as f32).collect();
         let y = (0..n).map(|v| (v % 3) as f32).collect();
         Dataset::new(x, y).unwrap()
+    }
+
+    #[test]
+    fn non_finite_values_are_an_error() {
+        let mut x = vec![0.5; 6];
+        x[3] = f32::NAN;
+        let err = Dataset::<Rank1<2>, ClassIndex>::new(x, vec![0.0; 3]).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("input value 3 (sample 1, value 1 of it) is NaN"),
+            "{err}"
+        );
+        let err = Dataset::<Rank1<2>, ClassIndex>::new(vec![0.0; 6], vec![0.0, f32::INFINITY, 1.0])
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("target value 1 (sample 1"),
+            "{err}"
+        );
     }
 
     #[test]
