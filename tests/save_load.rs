@@ -234,9 +234,7 @@ fn a_failed_save_keeps_the_old_file() {
     // Make the save of a different network fail at the very path that
     // holds the old weights: a directory squats on the temporary file's
     // name, so writing the new file fails. The old file must be intact.
-    let tmp = dir
-        .path()
-        .join(format!(".w.safetensors.{}.tmp", std::process::id()));
+    let tmp = dir.path().join(".w.safetensors.tmp");
     std::fs::create_dir(&tmp).unwrap();
     let b = Net::init(&Cpu, 2).unwrap();
     assert!(b.save(&path).is_err());
@@ -247,4 +245,43 @@ fn a_failed_save_keeps_the_old_file() {
     b.save(&path).unwrap();
     assert_ne!(std::fs::read(&path).unwrap(), before);
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+#[test]
+fn a_stale_temporary_file_from_a_killed_save_is_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.safetensors");
+    // What a save killed between write and rename leaves behind.
+    std::fs::write(dir.path().join(".w.safetensors.tmp"), b"half a file").unwrap();
+    let a = Net::init(&Cpu, 1).unwrap();
+    for _ in 0..3 {
+        a.save(&path).unwrap();
+    }
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["w.safetensors"]);
+    let mut b = Net::init(&Cpu, 2).unwrap();
+    b.load(&path).unwrap();
+    assert_eq!(weights(&a), weights(&b));
+}
+
+#[test]
+fn non_finite_weights_are_not_saved_and_the_old_file_stays() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.safetensors");
+    let mut net = Net::init(&Cpu, 1).unwrap();
+    net.save(&path).unwrap();
+    let before = std::fs::read(&path).unwrap();
+    let mut w = net.out.weight.to_vec().unwrap();
+    w[4] = f32::NAN;
+    net.out.weight.set(&w).unwrap();
+    let err = net.save(&path).unwrap_err().to_string();
+    assert!(
+        err.contains("w.safetensors: tensor `out.weight` holds NaN at index 4"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    assert!(staticnn::io::to_bytes(&net).is_err());
 }

@@ -253,6 +253,32 @@ fn divergence_is_an_error() {
 }
 
 #[test]
+fn a_nan_weight_hidden_by_relu_is_divergence() {
+    // ReLU's `max` maps NaN to 0, so one NaN weight in the first layer
+    // leaves the loss finite while it spreads; `fit` must still stop.
+    let data = Dataset::<Rank1<784>, ClassIndex>::new(vec![0.5; 7840], vec![3.0; 10]).unwrap();
+    let mut net = Digits::init(&Cpu, 0).unwrap();
+    let mut w = net.fc1.weight.to_vec().unwrap();
+    w[0] = f32::NAN;
+    net.fc1.weight.set(&w).unwrap();
+    let mut opt = Sgd::new(0.01);
+    let err = fit(
+        &mut net,
+        &mut opt,
+        &SoftmaxCrossEntropy,
+        &data,
+        None,
+        &FitConfig::new(3, 5).verbose(false),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, Error::Diverged { epoch: 1, tensor: Some(_), loss } if loss.is_finite()),
+        "{err}"
+    );
+    assert!(err.to_string().contains("parameter `fc1.weight`"), "{err}");
+}
+
+#[test]
 fn bad_labels_fail_before_any_update() {
     let mut targets = vec![0.0; 10];
     targets[7] = 10.0;

@@ -134,9 +134,18 @@ pub enum Error {
         source: std::io::Error,
     },
 
-    /// Training produced a loss that is not a finite number.
-    #[error("the training loss became {loss} in epoch {epoch}; lower the learning rate or check the data for NaN or huge values")]
-    Diverged { epoch: usize, loss: f32 },
+    /// Training produced a loss or a parameter that is not a finite
+    /// number.
+    #[error("{}; lower the learning rate or check the data for huge values", match tensor {
+        None => format!("the training loss became {loss} in epoch {epoch}"),
+        Some(name) => format!("parameter `{name}` holds non-finite values after epoch {epoch} (the loss, {loss}, hid it)"),
+    })]
+    Diverged {
+        epoch: usize,
+        loss: f32,
+        /// The first parameter that is not finite, when the loss still is.
+        tensor: Option<String>,
+    },
 
     /// A failure reported by a compute backend (a CUDA driver error, say).
     #[error("{backend} backend: {why}")]

@@ -29,9 +29,21 @@ fn collect<B: Backend, L: Layer<B>>(model: &L) -> Result<Vec<HostParam>> {
     Ok(out)
 }
 
-/// The model's weights as safetensors bytes.
-pub fn to_bytes<B: Backend, L: Layer<B>>(model: &L) -> Result<Vec<u8>> {
+/// The model's weights as safetensors bytes. Refuses (naming `origin`, the
+/// file they are for) weights that hold NaN or an infinity, which `load`
+/// would refuse: whatever `save` writes loads again.
+fn encode<B: Backend, L: Layer<B>>(model: &L, origin: &str) -> Result<Vec<u8>> {
     let params = collect(model)?;
+    for (name, _, v) in &params {
+        if let Some(index) = v.iter().position(|x| !x.is_finite()) {
+            return Err(Error::TensorNotFinite {
+                path: origin.to_string(),
+                name: name.clone(),
+                index,
+                value: v[index],
+            });
+        }
+    }
     let bytes: Vec<Vec<u8>> = params
         .iter()
         .map(|(_, _, v)| v.iter().flat_map(|f| f.to_le_bytes()).collect())
@@ -50,6 +62,12 @@ pub fn to_bytes<B: Backend, L: Layer<B>>(model: &L) -> Result<Vec<u8>> {
     safetensors::serialize(views, Some(meta)).map_err(st_err("(memory)"))
 }
 
+/// The model's weights as safetensors bytes (refused if any is not
+/// finite).
+pub fn to_bytes<B: Backend, L: Layer<B>>(model: &L) -> Result<Vec<u8>> {
+    encode(model, "(memory)")
+}
+
 fn st_err(path: &str) -> impl Fn(safetensors::SafeTensorError) -> Error + '_ {
     move |e| Error::BadWeights {
         path: path.to_string(),
@@ -57,10 +75,14 @@ fn st_err(path: &str) -> impl Fn(safetensors::SafeTensorError) -> Error + '_ {
     }
 }
 
-/// Save the model's weights to `path` atomically.
+/// Save the model's weights to `path` atomically: written to
+/// `.NAME.tmp` beside it, flushed, renamed over it, and the directory
+/// flushed so that the rename survives a power loss. A crash leaves at most
+/// that one temporary file per target, which the next save replaces.
+/// Weights that are not finite are refused (`load` would refuse them).
 pub fn save<B: Backend, L: Layer<B>>(model: &L, path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
-    let bytes = to_bytes(model)?;
+    let bytes = encode(model, &path.display().to_string())?;
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -68,21 +90,32 @@ pub fn save<B: Backend, L: Layer<B>>(model: &L, path: impl AsRef<Path>) -> Resul
     let file_name = path.file_name().ok_or_else(|| {
         Error::config("weights path", format!("{} names no file", path.display()))
     })?;
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        file_name.to_string_lossy(),
-        std::process::id()
-    ));
+    // One temporary name per target, not per process: a killed save leaves
+    // a file the next save overwrites, not one more each time.
+    let tmp = dir.join(format!(".{}.tmp", file_name.to_string_lossy()));
     let write = || -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(&bytes)?;
         f.sync_all()?;
-        std::fs::rename(&tmp, path)
+        std::fs::rename(&tmp, path)?;
+        sync_dir(dir)
     };
     write().map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         Error::io(path, e)
     })
+}
+
+/// Flush a directory's entries (the rename just made in it) to disk.
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
+/// Windows cannot open a directory as a file; its renames are journalled.
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) -> std::io::Result<()> {
+    Ok(())
 }
 
 /// Load weights from a safetensors file into `model`. On any error the

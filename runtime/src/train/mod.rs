@@ -340,12 +340,25 @@ fn restore<B: Backend, M: Layer<B>>(model: &mut M, values: &[Vec<f32>]) -> Resul
     })
 }
 
+/// The name of the first parameter of `model` holding NaN or an infinity.
+fn first_non_finite<B: Backend, M: Layer<B>>(model: &M) -> Result<Option<String>> {
+    let mut found = None;
+    model.visit_params("", &mut |name, p| {
+        if found.is_none() && p.to_vec()?.iter().any(|v| !v.is_finite()) {
+            found = Some(name.to_string());
+        }
+        Ok(())
+    })?;
+    Ok(found)
+}
+
 /// Train `model` on `train` for `cfg.epochs` epochs of shuffled
 /// mini-batches, validating on `val` after each epoch.
 ///
 /// Returns the [`History`]. Stops early when configured; saves the best
 /// weights to `cfg.checkpoint` when given; fails with
-/// [`Error::Diverged`] if the loss stops being a finite number.
+/// [`Error::Diverged`] if the loss or any parameter stops being a finite
+/// number (checked after every epoch).
 pub fn fit<B, M, L, O>(
     model: &mut M,
     opt: &mut O,
@@ -426,6 +439,18 @@ where
             return Err(Error::Diverged {
                 epoch: epoch + 1,
                 loss: train_eval.loss,
+                tensor: None,
+            });
+        }
+        // A finite loss does not prove finite weights: ReLU's `max` maps
+        // NaN to 0, so a NaN weight can hide behind it. One pass over the
+        // parameters per epoch (a copy to the host) catches it before
+        // `save` would write it.
+        if let Some(name) = first_non_finite(model)? {
+            return Err(Error::Diverged {
+                epoch: epoch + 1,
+                loss: train_eval.loss,
+                tensor: Some(name),
             });
         }
         let val_eval = val
