@@ -5,9 +5,8 @@
 
 #[path = "../examples/common/mod.rs"]
 mod common;
-#[path = "../examples/infer/image.rs"]
-mod image;
 
+use staticnn::images;
 use staticnn::prelude::*;
 
 /// A digit redrawn the way a user might: `scale` times larger, dark ink
@@ -60,7 +59,7 @@ fn redrawn_digits_are_prepared_like_mnist_and_classified_the_same() {
         let digit = held_out.get(i).unwrap().0;
         let (w, h) = (130, 110);
         let page = png_bytes(&redraw(digit, 3, (w, h), (31 + i % 13, 9 + i % 17)), (w, h));
-        let prepared = image::mnist_like(&image::decode_png(&page).unwrap()).unwrap();
+        let prepared = images::mnist_like(&images::decode(&page).unwrap()).unwrap();
         assert_eq!(prepared.len(), 784);
         assert!(prepared.iter().all(|v| (0.0..=1.0).contains(v)));
         let r = correlation(&prepared, digit);
@@ -89,10 +88,10 @@ fn pgm_and_png_variants_decode() {
         &[0, 0, 255, 255, 128, 0, 0, 0],
     ]
     .concat();
-    let g = image::decode_pgm(&p5).unwrap();
+    let g = images::decode(&p5).unwrap();
     assert_eq!((g.width, g.height), (2, 2));
     assert_eq!(g.pixels[1], 1.0);
-    let p2 = image::decode_pgm(b"P2 2 2 255 0 255 128 0").unwrap();
+    let p2 = images::decode(b"P2 2 2 255 0 255 128 0").unwrap();
     assert_eq!(p2.pixels[1], 1.0);
     // A transparent PNG pixel counts as white paper.
     let mut out = Vec::new();
@@ -103,26 +102,31 @@ fn pgm_and_png_variants_decode() {
         let mut w = enc.write_header().unwrap();
         w.write_image_data(&[0, 0, 0, 0, 0, 0, 0, 255]).unwrap();
     }
-    let g = image::decode_png(&out).unwrap();
+    let g = images::decode(&out).unwrap();
     assert_eq!(g.pixels, vec![1.0, 0.0]);
 }
 
 #[test]
 fn broken_and_blank_images_are_clear_errors() {
-    let err = |r: Result<image::Grey, Box<dyn std::error::Error>>| r.err().unwrap().to_string();
-    assert!(err(image::decode_png(b"\x89PNG\r\n\x1a\n garbage")).contains("not a valid PNG"));
-    assert!(err(image::decode_pgm(b"P5 2 2")).contains("truncated header"));
-    assert!(err(image::decode_pgm(b"P5 2 2 255\n\x01")).contains("fewer than 4 pixels"));
-    assert!(err(image::decode_pgm(b"P7 2 2 255\n\x01\x02\x03\x04")).contains("magic `P7`"));
-    assert!(err(image::decode_pgm(b"P2 0 2 255")).contains("0x2"));
-    let blank = image::Grey {
+    let err = |r: Result<images::Grey>| r.err().unwrap().to_string();
+    for broken in [
+        &b"\x89PNG\r\n\x1a\n garbage"[..],
+        b"P5 2 2",
+        b"P5 2 2 255\n\x01",
+        b"P7 2 2 255\n\x01\x02\x03\x04",
+        b"P2 0 2 255",
+    ] {
+        let e = err(images::decode(broken));
+        assert!(e.contains("not a usable image"), "{e}");
+    }
+    let blank = images::Grey {
         width: 5,
         height: 5,
         pixels: vec![1.0; 25],
     };
-    let e = image::mnist_like(&blank).err().unwrap().to_string();
+    let e = images::mnist_like(&blank).err().unwrap().to_string();
     assert!(e.contains("blank"), "{e}");
-    let e = image::read(std::path::Path::new("no-such-digit.png"))
+    let e = images::read(std::path::Path::new("no-such-digit.png"))
         .err()
         .unwrap()
         .to_string();

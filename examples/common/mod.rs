@@ -255,6 +255,8 @@ where
     net.save(&args.out)?;
     history.save_csv(base.with_extension("history.csv"))?;
     history.save_json(base.with_extension("history.json"))?;
+    // The plot needs the `plot` feature (on by default).
+    #[cfg(feature = "plot")]
     history.save_plot(base.with_extension("history.png"))?;
     println!(
         "weights saved to {}; history to {}.history.{{csv,json,png}}",

@@ -10,7 +10,7 @@
 //!
 //! Files: a PNG or PGM image of one digit, of any size, dark on light or
 //! light on dark (it is prepared the way MNIST's digits were: see
-//! `image.rs`), or a CSV with one digit per line (784 pixel values 0-255,
+//! `staticnn::images`), or a CSV with one digit per line (784 pixel values 0-255,
 //! optionally followed by the label), optionally gzipped.
 //!
 //! Classification goes through `Predictor`, the allocation-free
@@ -18,9 +18,9 @@
 
 #[path = "../common/mod.rs"]
 mod common;
-mod image;
 
 use common::{bundled_csv_options, bundled_path, Mlp};
+use staticnn::images;
 use staticnn::prelude::*;
 use std::path::{Path, PathBuf};
 
@@ -32,7 +32,7 @@ fn read_digits(path: &Path) -> std::result::Result<(Vec<f32>, Vec<Option<usize>>
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("pgm") || e.eq_ignore_ascii_case("png"));
     if is_image {
-        let digit = image::mnist_like(&image::read(path)?)?;
+        let digit = images::mnist_like(&images::read(path)?)?;
         return Ok((digit, vec![None]));
     }
     // With a label column, or pixels only.

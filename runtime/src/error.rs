@@ -147,6 +147,10 @@ pub enum Error {
         tensor: Option<String>,
     },
 
+    /// The HTTP server could not start or stopped abnormally.
+    #[error("serve: {why}")]
+    Serve { why: String },
+
     /// A failure reported by a compute backend (a CUDA driver error, say).
     #[error("{backend} backend: {why}")]
     Backend { backend: &'static str, why: String },

@@ -10,6 +10,8 @@ pub mod backend;
 pub mod data;
 mod error;
 pub mod gradcheck;
+#[cfg(feature = "image")]
+pub mod images;
 pub mod init;
 pub mod io;
 pub mod layers;
@@ -22,6 +24,8 @@ mod param;
 pub mod plot;
 mod predict;
 mod rng;
+#[cfg(feature = "serve")]
+pub mod serve;
 pub mod shape;
 mod tensor;
 pub mod train;

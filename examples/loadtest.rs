@@ -1,0 +1,172 @@
+//! Load test of `staticnn::serve`: 8 clients on keep-alive connections
+//! send 20,000 digit predictions to a server on 127.0.0.1, first with
+//! batching off (`max_batch` 1), then on; reports requests per second and
+//! p50 / p99 latency for each.
+//!
+//! ```text
+//! cargo run --release --example loadtest
+//! cargo run --release --example loadtest -- --requests 50000 --clients 16
+//! ```
+//!
+//! The server runs in this process on a loopback port, with the quick MLP
+//! the tests use (the forward pass is the same whatever the weights).
+//! Bounded: every client stops at its share of `--requests` or when
+//! `--seconds` have passed.
+
+#[path = "common/mod.rs"]
+mod common;
+#[path = "common/http.rs"]
+mod http;
+
+use clap::Parser;
+use staticnn::serve::{self, ServeConfig};
+use std::time::{Duration, Instant};
+
+/// Measure the digit server's throughput and latency.
+#[derive(Parser)]
+#[command(about)]
+struct Args {
+    /// Predictions in all.
+    #[arg(long, default_value_t = 20_000)]
+    requests: usize,
+    /// Concurrent clients, each on its own connection.
+    #[arg(long, default_value_t = 8)]
+    clients: usize,
+    /// Stop each run after this long, whatever is left.
+    #[arg(long, default_value_t = 60)]
+    seconds: u64,
+    /// Batch workers (default: one per core).
+    #[arg(long)]
+    workers: Option<usize>,
+    /// The batched run's `max_batch`.
+    #[arg(long, default_value_t = 64)]
+    max_batch: usize,
+    /// The batched run's `max_wait`, in microseconds.
+    #[arg(long, default_value_t = 0)]
+    max_wait_us: u64,
+}
+
+struct Figures {
+    done: usize,
+    failed: usize,
+    seconds: f64,
+    latencies: Vec<Duration>,
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i].as_secs_f64() * 1e3
+}
+
+fn load(addr: std::net::SocketAddr, args: &Args, bodies: &[Vec<u8>]) -> Figures {
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(args.seconds);
+    let per_client = args.requests.div_ceil(args.clients.max(1));
+    let results: Vec<(usize, Vec<Duration>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..args.clients.max(1))
+            .map(|c| {
+                s.spawn(move || {
+                    let mut latencies = Vec::with_capacity(per_client);
+                    let mut failed = 0;
+                    let Ok(mut conn) = http::Conn::open(addr) else {
+                        return (per_client, latencies);
+                    };
+                    for i in 0..per_client {
+                        if Instant::now() > deadline {
+                            break;
+                        }
+                        let body = &bodies[(c * per_client + i) % bodies.len()];
+                        let t = Instant::now();
+                        match conn.request(
+                            "POST",
+                            "/predict",
+                            &[("Content-Type", "application/json")],
+                            body,
+                        ) {
+                            Ok(a) if a.status == 200 => latencies.push(t.elapsed()),
+                            _ => {
+                                failed += 1;
+                                match http::Conn::open(addr) {
+                                    Ok(c) => conn = c,
+                                    Err(_) => break,
+                                }
+                            }
+                        }
+                    }
+                    (failed, latencies)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    let seconds = started.elapsed().as_secs_f64();
+    let mut latencies: Vec<Duration> = results
+        .iter()
+        .flat_map(|(_, l)| l.iter().copied())
+        .collect();
+    latencies.sort();
+    Figures {
+        done: latencies.len(),
+        failed: results.iter().map(|(f, _)| f).sum(),
+        seconds,
+        latencies,
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    match run(Args::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Args) -> std::result::Result<(), String> {
+    let (net, held_out) = common::quick_mlp(1).map_err(|e| e.to_string())?;
+    let net = std::sync::Arc::new(net);
+    let bodies: Vec<Vec<u8>> = (0..held_out.len().min(200))
+        .filter_map(|i| held_out.get(i))
+        .map(|(x, _)| serde_json::json!({ "pixels": x }).to_string().into_bytes())
+        .collect();
+    println!(
+        "{} predictions from {} clients on 127.0.0.1 ({} cores)",
+        args.requests,
+        args.clients,
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    println!("| batching | requests/s | p50 ms | p99 ms | answered | failed |");
+    println!("|---|---|---|---|---|---|");
+    for (name, max_batch) in [("off (max_batch 1)", 1), ("on", args.max_batch)] {
+        let defaults = ServeConfig::default();
+        let config = ServeConfig {
+            addr: "127.0.0.1:0".into(),
+            workers: args.workers.unwrap_or(defaults.workers),
+            max_batch,
+            max_wait: Duration::from_micros(args.max_wait_us),
+            input_range: Some((0.0, 1.0)),
+            log: None,
+            ..defaults
+        };
+        let running =
+            serve::spawn_shared(std::sync::Arc::clone(&net), config).map_err(|e| e.to_string())?;
+        let f = load(running.addr(), &args, &bodies);
+        running.shutdown().map_err(|e| e.to_string())?;
+        println!(
+            "| {name} | {:.0} | {:.3} | {:.3} | {} | {} |",
+            f.done as f64 / f.seconds,
+            percentile(&f.latencies, 0.5),
+            percentile(&f.latencies, 0.99),
+            f.done,
+            f.failed
+        );
+    }
+    Ok(())
+}
