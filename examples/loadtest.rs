@@ -9,7 +9,9 @@
 //! ```
 //!
 //! The server runs in this process on a loopback port, with the quick MLP
-//! the tests use (the forward pass is the same whatever the weights).
+//! the tests use, or with `--model lenet` the LeNet-5 of the `lenet`
+//! example (untrained: a forward pass costs the same whatever the
+//! weights), whose forward pass is costly enough for batching to matter.
 //! Bounded: every client stops at its share of `--requests` or when
 //! `--seconds` have passed.
 
@@ -44,6 +46,17 @@ struct Args {
     /// The batched run's `max_wait`, in microseconds.
     #[arg(long, default_value_t = 0)]
     max_wait_us: u64,
+    /// The network served.
+    #[arg(long, value_enum, default_value_t = Model::Mlp)]
+    model: Model,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum Model {
+    /// 784-128-10, about 5 us a sample.
+    Mlp,
+    /// LeNet-5 on 28x28 images.
+    Lenet,
 }
 
 struct Figures {
@@ -130,15 +143,32 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run(args: Args) -> std::result::Result<(), String> {
-    let (net, held_out) = common::quick_mlp(1).map_err(|e| e.to_string())?;
-    let net = std::sync::Arc::new(net);
+    let (mlp, held_out) = common::quick_mlp(1).map_err(|e| e.to_string())?;
+    match args.model {
+        Model::Mlp => measure(std::sync::Arc::new(mlp), &held_out, &args),
+        Model::Lenet => {
+            let lenet = common::LeNet::init(&staticnn::Cpu, 0).map_err(|e| e.to_string())?;
+            measure(std::sync::Arc::new(lenet), &held_out, &args)
+        }
+    }
+}
+
+fn measure<M>(
+    net: std::sync::Arc<M>,
+    held_out: &staticnn::Dataset<staticnn::Rank1<784>, staticnn::ClassIndex>,
+    args: &Args,
+) -> std::result::Result<(), String>
+where
+    M: staticnn::Layer<staticnn::Cpu> + 'static,
+{
     let bodies: Vec<Vec<u8>> = (0..held_out.len().min(200))
         .filter_map(|i| held_out.get(i))
         .map(|(x, _)| serde_json::json!({ "pixels": x }).to_string().into_bytes())
         .collect();
     println!(
-        "{} predictions from {} clients on 127.0.0.1 ({} cores)",
+        "{} predictions of the {:?} network from {} clients on 127.0.0.1 ({} cores)",
         args.requests,
+        args.model,
         args.clients,
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
@@ -157,7 +187,7 @@ fn run(args: Args) -> std::result::Result<(), String> {
         };
         let running =
             serve::spawn_shared(std::sync::Arc::clone(&net), config).map_err(|e| e.to_string())?;
-        let f = load(running.addr(), &args, &bodies);
+        let f = load(running.addr(), args, &bodies);
         running.shutdown().map_err(|e| e.to_string())?;
         println!(
             "| {name} | {:.0} | {:.3} | {:.3} | {} | {} |",

@@ -27,10 +27,15 @@ fn chromium() -> Option<String> {
         return Some(path);
     }
     let path = std::env::var_os("PATH")?;
-    ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"]
-        .into_iter()
-        .find(|name| std::env::split_paths(&path).any(|d| d.join(name).is_file()))
-        .map(str::to_string)
+    [
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+        "google-chrome-stable",
+    ]
+    .into_iter()
+    .find(|name| std::env::split_paths(&path).any(|d| d.join(name).is_file()))
+    .map(str::to_string)
 }
 
 /// Kills the browser however the test ends.
@@ -91,7 +96,10 @@ impl Page {
             if !(v.is_null() || v == false || v == "") {
                 return v;
             }
-            assert!(started.elapsed() < within, "timed out waiting for {expression}");
+            assert!(
+                started.elapsed() < within,
+                "timed out waiting for {expression}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -149,7 +157,8 @@ fn a_digit_drawn_with_the_mouse_is_classified_on_the_page() {
     let devtools = std::net::SocketAddr::from(([127, 0, 0, 1], port));
     let started = Instant::now();
     let ws_url = loop {
-        let list = http::Conn::open(devtools).and_then(|mut c| c.request("GET", "/json/list", &[], b""));
+        let list =
+            http::Conn::open(devtools).and_then(|mut c| c.request("GET", "/json/list", &[], b""));
         if let Ok(a) = list {
             let pages: Value = serde_json::from_str(&a.body).unwrap_or(Value::Null);
             let found = pages.as_array().into_iter().flatten().find(|p| {
@@ -162,7 +171,10 @@ fn a_digit_drawn_with_the_mouse_is_classified_on_the_page() {
                 break format!("ws://127.0.0.1:{port}{path}");
             }
         }
-        assert!(started.elapsed() < Duration::from_secs(20), "the page never opened");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the page never opened"
+        );
         std::thread::sleep(Duration::from_millis(100));
     };
     let (ws, _) = tungstenite::connect(ws_url.as_str()).unwrap();
@@ -172,7 +184,12 @@ fn a_digit_drawn_with_the_mouse_is_classified_on_the_page() {
         Duration::from_secs(20),
     );
     let rect = page.eval("(() => { const r = document.getElementById('pad').getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; })()");
-    let r: Vec<f64> = rect.as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    let r: Vec<f64> = rect
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
     let at = |u: f64, v: f64| (r[0] + u * r[2], r[1] + v * r[3]);
 
     // A "7": a bar across the top, then a stroke down to the lower left.
@@ -189,27 +206,51 @@ fn a_digit_drawn_with_the_mouse_is_classified_on_the_page() {
     }
     page.mouse("mouseReleased", stroke[stroke.len() - 1]);
 
-    let class = page.wait_for("document.getElementById('answer').dataset.class", Duration::from_secs(10));
+    let class = page.wait_for(
+        "document.getElementById('answer').dataset.class",
+        Duration::from_secs(10),
+    );
     let class: usize = class.as_str().unwrap().parse().unwrap();
     let shown = page.eval("document.getElementById('answer').textContent");
     assert_eq!(shown, class.to_string());
-    let bars = page.eval("[...document.querySelectorAll('#bars .bar .p')].map(e => parseFloat(e.textContent))");
-    let p: Vec<f64> = bars.as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    let bars = page.eval(
+        "[...document.querySelectorAll('#bars .bar .p')].map(e => parseFloat(e.textContent))",
+    );
+    let p: Vec<f64> = bars
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
     assert_eq!(p.len(), 10, "{bars}");
     assert!((p.iter().sum::<f64>() - 1.0).abs() < 0.02, "{p:?}");
     let top = (0..10).max_by(|&a, &b| p[a].total_cmp(&p[b])).unwrap();
-    assert!((p[top] - p[class]).abs() < 1e-3, "bar {top} is highest but the answer is {class}");
+    assert!(
+        (p[top] - p[class]).abs() < 1e-3,
+        "bar {top} is highest but the answer is {class}"
+    );
 
     // The same drawing, prepared and classified here, gives the same class.
     let data_url = page.eval("document.getElementById('pad').toDataURL('image/png')");
     let png = base64::engine::general_purpose::STANDARD
-        .decode(data_url.as_str().unwrap().trim_start_matches("data:image/png;base64,"))
+        .decode(
+            data_url
+                .as_str()
+                .unwrap()
+                .trim_start_matches("data:image/png;base64,"),
+        )
         .unwrap();
     let drawn = staticnn::images::decode(&png).unwrap();
     let ink = drawn.pixels.iter().filter(|&&v| v < 0.5).count();
-    assert!(ink > 500, "only {ink} dark pixels: the stroke was not drawn");
+    assert!(
+        ink > 500,
+        "only {ink} dark pixels: the stroke was not drawn"
+    );
     let prepared = staticnn::images::mnist_like(&drawn).unwrap();
-    let expected = Predictor::new(&*net).unwrap().predict_class(&prepared).unwrap();
+    let expected = Predictor::new(&*net)
+        .unwrap()
+        .predict_class(&prepared)
+        .unwrap();
     assert_eq!(class, expected);
     println!("the page shows {class} for a drawn 7 (p = {:.3})", p[class]);
     running.shutdown().unwrap();

@@ -52,14 +52,28 @@ impl Default for CsvOptions {
 pub fn load<X: Shape, Y: Shape>(path: impl AsRef<Path>, opts: CsvOptions) -> Result<Dataset<X, Y>> {
     // Only `ClassIndex` has no dimensions: its targets are class numbers.
     let labels = Y::DIMS.is_empty();
-    let (x, y) = parse(path.as_ref(), X::SIZE, Y::SIZE, labels, opts)?;
+    let mut src = Source::open(path.as_ref(), &opts.limits)?;
+    let (x, y) = parse(&mut src, X::SIZE, Y::SIZE, labels, opts)?;
     Dataset::new(x, y)
 }
 
 /// Read a CSV file of inputs only (`X::SIZE` columns per line, no
 /// targets), for inference.
 pub fn load_inputs<X: Shape>(path: impl AsRef<Path>, opts: CsvOptions) -> Result<Vec<f32>> {
-    Ok(parse(path.as_ref(), X::SIZE, 0, false, opts)?.0)
+    let mut src = Source::open(path.as_ref(), &opts.limits)?;
+    Ok(parse(&mut src, X::SIZE, 0, false, opts)?.0)
+}
+
+/// [`load`] for CSV text (plain or gzipped) already in memory; `name`
+/// stands for the file in errors.
+pub fn from_bytes<X: Shape, Y: Shape>(
+    bytes: &[u8],
+    name: &str,
+    opts: CsvOptions,
+) -> Result<Dataset<X, Y>> {
+    let mut src = Source::from_bytes(Path::new(name), bytes, &opts.limits)?;
+    let (x, y) = parse(&mut src, X::SIZE, Y::SIZE, Y::DIMS.is_empty(), opts)?;
+    Dataset::new(x, y)
 }
 
 /// The most characters of a field quoted in an error.
@@ -78,13 +92,12 @@ fn quote(field: &str) -> String {
 const MAX_LABEL: f32 = (1 << 24) as f32;
 
 fn parse(
-    path: &Path,
+    src: &mut Source<'_>,
     n_features: usize,
     n_targets: usize,
     labels: bool,
     opts: CsvOptions,
 ) -> Result<(Vec<f32>, Vec<f32>)> {
-    let mut src = Source::open(path, &opts.limits)?;
     let width = n_features + n_targets;
     let (mut x, mut y) = (Vec::new(), Vec::new());
     let mut row = Vec::with_capacity(width);
