@@ -15,7 +15,10 @@ fuzz_target!(|bytes: &[u8]| {
         Ok(d) => {
             let d: Dataset<Rank1<3>, ClassIndex> = d;
             assert!(d.inputs().iter().all(|v| v.is_finite()));
-            assert!(d.targets().iter().all(|&l| (0.0..10.0).contains(&l) && l.fract() == 0.0));
+            assert!(d
+                .targets()
+                .iter()
+                .all(|&l| (0.0..10.0).contains(&l) && l.fract() == 0.0));
         }
         Err(e) => assert!(e.to_string().len() < 400, "a long message: {e}"),
     }

@@ -24,7 +24,6 @@ mod param;
 pub mod plot;
 mod predict;
 mod rng;
-#[cfg(feature = "serve")]
 pub mod serve;
 pub mod shape;
 mod tensor;

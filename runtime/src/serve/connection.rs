@@ -3,7 +3,8 @@
 //! more than `idle_timeout` without a byte from the client, and a graceful
 //! close on shutdown.
 
-use super::{serve_error, ServeConfig};
+use super::server::serve_error;
+use super::ServeConfig;
 use crate::Result;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
