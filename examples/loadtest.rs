@@ -133,13 +133,7 @@ fn load(addr: std::net::SocketAddr, args: &Args, bodies: &[Vec<u8>]) -> Figures 
 }
 
 fn main() -> std::process::ExitCode {
-    match run(Args::parse()) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    common::exit_code(run(Args::parse()))
 }
 
 fn run(args: Args) -> std::result::Result<(), String> {

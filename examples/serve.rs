@@ -56,13 +56,7 @@ struct Args {
 }
 
 fn main() -> std::process::ExitCode {
-    match serve_digits(Args::parse()) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    common::exit_code(serve_digits(Args::parse()))
 }
 
 fn serve_digits(args: Args) -> std::result::Result<(), String> {

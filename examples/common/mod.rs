@@ -265,3 +265,15 @@ where
     );
     Ok(history)
 }
+
+/// The process's exit status for `main`'s outcome: on failure the error
+/// is printed as a sentence on standard error.
+pub fn exit_code(outcome: std::result::Result<(), String>) -> std::process::ExitCode {
+    match outcome {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

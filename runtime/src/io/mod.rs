@@ -35,14 +35,7 @@ fn collect<B: Backend, L: Layer<B>>(model: &L) -> Result<Vec<HostParam>> {
 fn encode<B: Backend, L: Layer<B>>(model: &L, origin: &str) -> Result<Vec<u8>> {
     let params = collect(model)?;
     for (name, _, v) in &params {
-        if let Some(index) = v.iter().position(|x| !x.is_finite()) {
-            return Err(Error::TensorNotFinite {
-                path: origin.to_string(),
-                name: name.clone(),
-                index,
-                value: v[index],
-            });
-        }
+        check_finite(origin, name, v)?;
     }
     let bytes: Vec<Vec<u8>> = params
         .iter()
@@ -66,6 +59,19 @@ fn encode<B: Backend, L: Layer<B>>(model: &L, origin: &str) -> Result<Vec<u8>> {
 /// finite).
 pub fn to_bytes<B: Backend, L: Layer<B>>(model: &L) -> Result<Vec<u8>> {
     encode(model, "(memory)")
+}
+
+/// Refuse a tensor holding NaN or an infinity, naming its first one.
+fn check_finite(origin: &str, name: &str, v: &[f32]) -> Result<()> {
+    match v.iter().position(|x| !x.is_finite()) {
+        Some(index) => Err(Error::TensorNotFinite {
+            path: origin.to_string(),
+            name: name.to_string(),
+            index,
+            value: v[index],
+        }),
+        None => Ok(()),
+    }
 }
 
 fn st_err(path: &str) -> impl Fn(safetensors::SafeTensorError) -> Error + '_ {
@@ -171,14 +177,7 @@ pub fn load_bytes<B: Backend, L: Layer<B>>(
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect();
         // A NaN weight poisons every output silently; refuse it at the door.
-        if let Some(index) = v.iter().position(|x| !x.is_finite()) {
-            return Err(Error::TensorNotFinite {
-                path: origin.to_string(),
-                name: name.clone(),
-                index,
-                value: v[index],
-            });
-        }
+        check_finite(origin, name, &v)?;
         if !allows_negative {
             if let Some(index) = v.iter().position(|&x| x < 0.0) {
                 return Err(Error::TensorNegative {
