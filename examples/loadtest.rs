@@ -49,6 +49,10 @@ struct Args {
     /// The network served.
     #[arg(long, value_enum, default_value_t = Model::Mlp)]
     model: Model,
+    /// Load a server already listening here (a loopback address only)
+    /// instead of starting one; it must take `{"pixels": [784 values]}`.
+    #[arg(long)]
+    addr: Option<std::net::SocketAddr>,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -168,6 +172,15 @@ where
     );
     println!("| batching | requests/s | p50 ms | p99 ms | answered | failed |");
     println!("|---|---|---|---|---|---|");
+    if let Some(addr) = args.addr {
+        if !addr.ip().is_loopback() {
+            return Err(format!(
+                "{addr} is not a loopback address; the load test only loads this machine"
+            ));
+        }
+        print_row(&format!("(server at {addr})"), &load(addr, args, &bodies));
+        return Ok(());
+    }
     for (name, max_batch) in [("off (max_batch 1)", 1), ("on", args.max_batch)] {
         let defaults = ServeConfig::default();
         let config = ServeConfig {
@@ -183,14 +196,18 @@ where
             serve::spawn_shared(std::sync::Arc::clone(&net), config).map_err(|e| e.to_string())?;
         let f = load(running.addr(), args, &bodies);
         running.shutdown().map_err(|e| e.to_string())?;
-        println!(
-            "| {name} | {:.0} | {:.3} | {:.3} | {} | {} |",
-            f.done as f64 / f.seconds,
-            percentile(&f.latencies, 0.5),
-            percentile(&f.latencies, 0.99),
-            f.done,
-            f.failed
-        );
+        print_row(name, &f);
     }
     Ok(())
+}
+
+fn print_row(name: &str, f: &Figures) {
+    println!(
+        "| {name} | {:.0} | {:.3} | {:.3} | {} | {} |",
+        f.done as f64 / f.seconds,
+        percentile(&f.latencies, 0.5),
+        percentile(&f.latencies, 0.99),
+        f.done,
+        f.failed
+    );
 }
