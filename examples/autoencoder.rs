@@ -104,7 +104,18 @@ fn reconstruction(ae: &Autoencoder, data: &Dataset<Rank1<784>, Rank1<784>>) -> R
     Ok(evaluate(ae, &Mse, data, 500)?.loss)
 }
 
-fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
+/// Pretrain a deep autoencoder layer by layer, fine-tune it, and plot the
+/// 2-D codes of the bundled digits.
+#[derive(clap::Parser)]
+#[command(about)]
+struct Cli {}
+
+fn main() -> std::process::ExitCode {
+    <Cli as clap::Parser>::parse();
+    common::exit_code(pretrain_and_fine_tune())
+}
+
+fn pretrain_and_fine_tune() -> std::result::Result<(), Box<dyn std::error::Error>> {
     let digits = common::bundled::<Rank1<784>>()?;
     let pixels = digits.inputs().to_vec();
     let images = Dataset::<Rank1<784>, Rank1<784>>::new(pixels.clone(), pixels.clone())?;

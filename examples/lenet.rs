@@ -18,9 +18,14 @@ mod common;
 use common::{Args, DeviceChoice, LeNet};
 use staticnn::prelude::*;
 
-fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
+fn main() -> std::process::ExitCode {
+    common::exit_code(parse_and_run())
+}
+
+fn parse_and_run() -> std::result::Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse(
         "lenet",
+        "Train LeNet-5 on MNIST digits and save its weights",
         Args {
             data: None,
             epochs: 20,
@@ -31,7 +36,7 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
             patience: 4,
             device: DeviceChoice::Cpu,
         },
-    )?;
+    );
     run_on_device!(args, run)
 }
 

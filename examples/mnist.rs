@@ -21,9 +21,14 @@ mod common;
 use common::{Args, DeviceChoice, Mlp};
 use staticnn::prelude::*;
 
-fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
+fn main() -> std::process::ExitCode {
+    common::exit_code(parse_and_run())
+}
+
+fn parse_and_run() -> std::result::Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse(
         "mnist",
+        "Train the MLP on MNIST digits and save its weights",
         Args {
             data: None,
             epochs: 30,
@@ -34,7 +39,7 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
             patience: 5,
             device: DeviceChoice::Cpu,
         },
-    )?;
+    );
     run_on_device!(args, run)
 }
 

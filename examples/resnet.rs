@@ -18,9 +18,14 @@ mod common;
 use common::{Args, DeviceChoice, ResNet};
 use staticnn::prelude::*;
 
-fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
+fn main() -> std::process::ExitCode {
+    common::exit_code(parse_and_run())
+}
+
+fn parse_and_run() -> std::result::Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse(
         "resnet",
+        "Train a small residual network with batch normalisation on MNIST digits",
         Args {
             data: None,
             epochs: 8,
@@ -31,7 +36,7 @@ fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
             patience: 3,
             device: DeviceChoice::Cpu,
         },
-    )?;
+    );
     run_on_device!(args, run)
 }
 

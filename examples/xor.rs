@@ -61,7 +61,23 @@ fn print_table(name: &str, outputs: &[f32], targets: [f32; 4]) {
     }
 }
 
-fn main() -> Result<()> {
+/// Perceptrons learn AND, OR and NAND; an MLP learns XOR.
+#[derive(clap::Parser)]
+#[command(about)]
+struct Cli {}
+
+fn main() -> std::process::ExitCode {
+    <Cli as clap::Parser>::parse();
+    match learn_gates() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn learn_gates() -> Result<()> {
     let gates = [
         ("AND", [0.0, 0.0, 0.0, 1.0]),
         ("OR", [0.0, 1.0, 1.0, 1.0]),

@@ -253,6 +253,17 @@ fn divergence_is_an_error() {
 }
 
 #[test]
+fn evaluate_refuses_batch_size_zero_as_fit_does() {
+    let data = Dataset::<Rank1<784>, ClassIndex>::new(vec![0.5; 784], vec![3.0]).unwrap();
+    let net = Digits::init(&Cpu, 0).unwrap();
+    let err = evaluate(&net, &SoftmaxCrossEntropy, &data, 0).unwrap_err();
+    assert!(
+        err.to_string().contains("batch size: must be at least 1"),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_nan_weight_hidden_by_relu_is_divergence() {
     // ReLU's `max` maps NaN to 0, so one NaN weight in the first layer
     // leaves the loss finite while it spreads; `fit` must still stop.

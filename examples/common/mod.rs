@@ -103,9 +103,12 @@ pub fn quick_mlp(epochs: usize) -> Result<(Mlp, Dataset<Rank1<784>, ClassIndex>)
 }
 
 /// Where a training example runs (`--device cpu|cuda`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum DeviceChoice {
+    /// The CPU.
     Cpu,
+    /// The first NVIDIA GPU (examples built with `--features cuda`).
+    #[value(alias = "gpu")]
     Cuda,
 }
 
@@ -133,56 +136,60 @@ macro_rules! run_on_device {
     };
 }
 
-/// The command line of the training examples.
+/// The command line of the training examples (clap), each example giving
+/// its own defaults.
+#[derive(Debug, Clone, clap::Parser)]
 pub struct Args {
+    /// A directory holding MNIST's four IDX files (plain or .gz); without
+    /// it, the bundled 5,000 digits.
+    #[arg(long)]
     pub data: Option<PathBuf>,
+    /// Epochs to train for at most.
+    #[arg(long)]
     pub epochs: usize,
+    /// Samples per mini-batch.
+    #[arg(long)]
     pub batch: usize,
+    /// Adam's learning rate.
+    #[arg(long)]
     pub lr: f32,
+    /// Seed of the split, the initial weights and the shuffles.
+    #[arg(long)]
     pub seed: u64,
+    /// Where to save the weights (the history goes next to them).
+    #[arg(long)]
     pub out: PathBuf,
     /// Stop after this many epochs without a better validation loss.
+    #[arg(long)]
     pub patience: usize,
+    /// Where to train.
+    #[arg(long, value_enum)]
     pub device: DeviceChoice,
 }
 
 impl Args {
-    /// Read `std::env::args()` over the given defaults.
-    pub fn parse(example: &str, defaults: Args) -> std::result::Result<Args, String> {
-        let mut args = defaults;
-        let mut it = std::env::args().skip(1);
-        while let Some(flag) = it.next() {
-            let mut value = || it.next().ok_or(format!("{flag} needs a value"));
-            fn num<T: std::str::FromStr>(flag: &str, v: String) -> std::result::Result<T, String>
-            where
-                T::Err: std::fmt::Display,
-            {
-                v.parse().map_err(|e| format!("{flag}: {e}"))
-            }
-            match flag.as_str() {
-                "--data" => args.data = Some(PathBuf::from(value()?)),
-                "--epochs" => args.epochs = num(&flag, value()?)?,
-                "--batch" => args.batch = num(&flag, value()?)?,
-                "--lr" => args.lr = num(&flag, value()?)?,
-                "--seed" => args.seed = num(&flag, value()?)?,
-                "--out" => args.out = PathBuf::from(value()?),
-                "--device" => {
-                    args.device = match value()?.as_str() {
-                        "cpu" => DeviceChoice::Cpu,
-                        "cuda" | "gpu" => DeviceChoice::Cuda,
-                        other => {
-                            return Err(format!("--device: `{other}` is neither cpu nor cuda"))
-                        }
-                    }
-                }
-                "-h" | "--help" => {
-                    println!("usage: {example} [--data IDX_DIR] [--epochs N] [--batch N] [--lr X] [--seed N] [--out FILE] [--device cpu|cuda]");
-                    std::process::exit(0);
-                }
-                other => return Err(format!("unknown argument `{other}` (try --help)")),
-            }
+    /// Parse `std::env::args()` for the example `name`, with `defaults`
+    /// for every flag not given; `--help` shows them. A bad or unknown
+    /// flag prints clap's message and exits with status 2.
+    pub fn parse(name: &'static str, about: &'static str, defaults: Args) -> Args {
+        use clap::{CommandFactory, FromArgMatches};
+        let device = match defaults.device {
+            DeviceChoice::Cpu => "cpu",
+            DeviceChoice::Cuda => "cuda",
+        };
+        let mut command = Args::command().name(name).about(about);
+        for (id, value) in [
+            ("epochs", defaults.epochs.to_string()),
+            ("batch", defaults.batch.to_string()),
+            ("lr", defaults.lr.to_string()),
+            ("seed", defaults.seed.to_string()),
+            ("out", defaults.out.display().to_string()),
+            ("patience", defaults.patience.to_string()),
+            ("device", device.to_string()),
+        ] {
+            command = command.mut_arg(id, |a| a.default_value(value).required(false));
         }
-        Ok(args)
+        Args::from_arg_matches(&command.get_matches()).unwrap_or_else(|e| e.exit())
     }
 
     /// Training and validation digits: the full IDX set from `--data`, or
@@ -267,8 +274,11 @@ where
 }
 
 /// The process's exit status for `main`'s outcome: on failure the error
-/// is printed as a sentence on standard error.
-pub fn exit_code(outcome: std::result::Result<(), String>) -> std::process::ExitCode {
+/// is printed as a sentence on standard error (its `Display`, never a
+/// struct dump).
+pub fn exit_code<E: std::fmt::Display>(
+    outcome: std::result::Result<(), E>,
+) -> std::process::ExitCode {
     match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

@@ -62,21 +62,24 @@ fn softmax(logits: &[f32]) -> [f32; 10] {
     p.map(|v| v / sum)
 }
 
-fn main() -> std::result::Result<(), Error> {
-    let mut weights = PathBuf::from("mnist_mlp.safetensors");
-    let mut file = None;
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--weights" => weights = PathBuf::from(args.next().ok_or("--weights needs a file")?),
-            "-h" | "--help" => {
-                println!("usage: infer [--weights FILE] [DIGIT.png | DIGIT.pgm | DIGITS.csv]");
-                return Ok(());
-            }
-            _ => file = Some(PathBuf::from(a)),
-        }
-    }
+/// Classify digits with the weights the `mnist` example saved.
+#[derive(clap::Parser)]
+#[command(about)]
+struct Cli {
+    /// Weights saved by the `mnist` example.
+    #[arg(long, default_value = "mnist_mlp.safetensors")]
+    weights: PathBuf,
+    /// A PNG, PGM or BMP of one digit, or a CSV of pixel rows (optionally
+    /// gzipped); without it, ten of the bundled digits.
+    file: Option<PathBuf>,
+}
 
+fn main() -> std::process::ExitCode {
+    common::exit_code(classify(<Cli as clap::Parser>::parse()))
+}
+
+fn classify(cli: Cli) -> std::result::Result<(), Error> {
+    let (weights, file) = (cli.weights, cli.file);
     let mut net = Mlp::init(&Cpu, 0)?;
     net.load(&weights).map_err(|e| {
         format!(

@@ -297,12 +297,15 @@ where
     M: Model<B>,
     L: Loss<M::Output>,
 {
+    if batch_size == 0 {
+        return Err(Error::config("batch size", "must be at least 1"));
+    }
     let dev = model.device();
     let mut sums = Sums::new(dev)?;
     let mut state = M::State::default();
     let mut loader = Loader::new();
     let order: Vec<usize> = (0..data.len()).collect();
-    for indices in order.chunks(batch_size.max(1)) {
+    for indices in order.chunks(batch_size) {
         let (x, y) = loader.load(dev, data, indices)?;
         score(loss, model.infer(x, &mut state)?, y, None, &mut sums)?;
     }
