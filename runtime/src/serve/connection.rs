@@ -128,9 +128,9 @@ pub(crate) async fn accept_loop(
                 .http2()
                 .timer(TokioTimer::new())
                 .max_concurrent_streams(MAX_STREAMS)
-                .max_header_list_size(MAX_HEAD_BYTES as u32)
-                .keep_alive_interval(Some(idle / 2))
-                .keep_alive_timeout(idle);
+                .max_header_list_size(MAX_HEAD_BYTES as u32);
+            // No keep-alive pings: a client's answers to them would count
+            // as activity and keep an idle HTTP/2 connection open forever.
             let conn = builder.serve_connection(TokioIo::new(io), service);
             let mut conn = std::pin::pin!(conn);
             let mut tick = tokio::time::interval((idle / 4).min(Duration::from_secs(1)));
