@@ -4,16 +4,7 @@
 //! HTTP stack and is always built (its fuzz target uses it so); everything
 //! else here needs the feature.
 //!
-//! ```no_run
-//! use staticnn_runtime::layers::Dense;
-//! use staticnn_runtime::serve::{self, ServeConfig};
-//! use staticnn_runtime::{Cpu, Init, Rng};
-//!
-//! // Any `network!` network or layer on the CPU.
-//! let net = Dense::<Cpu, 4, 3>::init(&Cpu, &mut Rng::new(0), Init::GlorotUniform, true)?;
-//! serve::run(net, ServeConfig { addr: "127.0.0.1:8080".into(), ..ServeConfig::default() })?;
-//! # Ok::<(), staticnn_runtime::Error>(())
-//! ```
+//! See [`run`] for a server in a few lines.
 //!
 //! Endpoints:
 //!

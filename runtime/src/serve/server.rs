@@ -326,6 +326,17 @@ where
 
 /// Serve `model` until SIGTERM or Ctrl-C, then shut down gracefully:
 /// stop accepting, finish requests in flight, return.
+///
+/// ```no_run
+/// use staticnn_runtime::layers::Dense;
+/// use staticnn_runtime::serve::{self, ServeConfig};
+/// use staticnn_runtime::{Cpu, Init, Rng};
+///
+/// // Any `network!` network or layer on the CPU.
+/// let net = Dense::<Cpu, 4, 3>::init(&Cpu, &mut Rng::new(0), Init::GlorotUniform, true)?;
+/// serve::run(net, ServeConfig { addr: "127.0.0.1:8080".into(), ..ServeConfig::default() })?;
+/// # Ok::<(), staticnn_runtime::Error>(())
+/// ```
 pub fn run<M>(model: M, config: ServeConfig) -> Result<()>
 where
     M: Layer<Cpu> + 'static,
