@@ -272,15 +272,25 @@ mod tests {
 
     #[test]
     fn a_palette_of_258_entries_is_an_error_not_a_panic() {
-        let mut idat = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
-        std::io::Write::write_all(&mut idat, &[0, 0, 0, 1, 0]).unwrap();
-        let file = png(&[
-            (b"IHDR", ihdr(2, 2, 8, 3)),
-            (b"PLTE", vec![7; 258 * 3]),
-            (b"IDAT", idat.finish().unwrap()),
-            (b"IEND", vec![]),
-        ]);
-        assert!(decode(&file).is_err());
+        // A 2x2 paletted image whose pixel data is complete and valid (a
+        // filter byte and two indices per row), so that the palette's
+        // length is the only thing wrong with it.
+        let with_palette = |entries: usize| {
+            let mut idat = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+            std::io::Write::write_all(&mut idat, &[0, 0, 1, 0, 1, 0]).unwrap();
+            let palette = (0..entries * 3).map(|i| (i % 256) as u8).collect();
+            png(&[
+                (b"IHDR", ihdr(2, 2, 8, 3)),
+                (b"PLTE", palette),
+                (b"IDAT", idat.finish().unwrap()),
+                (b"IEND", vec![]),
+            ])
+        };
+        // The same file with a legal palette decodes: the test's file is
+        // well formed but for the palette.
+        assert_eq!(decode(&with_palette(256)).unwrap().pixels.len(), 4);
+        let err = decode(&with_palette(258)).unwrap_err().to_string();
+        assert!(err.contains("not a usable image"), "{err}");
     }
 
     #[test]

@@ -153,27 +153,38 @@ fn work<M: Layer<Cpu>>(
             x.extend_from_slice(&job.values);
         }
         // A panic in a layer is a bug, but it must not take the worker
-        // down with the whole batch unanswered.
+        // down with the whole batch unanswered. Each job's outputs are
+        // copied once, straight from the pass's output tensor.
         let forward = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let x = Tensor::<Cpu, M::Input>::from_vec(&Cpu, x).map_err(|e| e.to_string())?;
-            model
-                .infer(&x, &mut state)
-                .map(|y| y.as_slice().to_vec())
-                .map_err(|e| e.to_string())
+            let y = model.infer(&x, &mut state).map_err(|e| e.to_string())?;
+            let y = y.as_slice();
+            let mut at = 0;
+            Ok(jobs
+                .iter()
+                .map(|job| {
+                    let part = y[at * out_size..(at + job.samples) * out_size].to_vec();
+                    at += job.samples;
+                    part
+                })
+                .collect::<Vec<_>>())
         }));
-        let outputs = forward.unwrap_or_else(|_| {
+        let outputs: Result<Vec<Vec<f32>>, String> = forward.unwrap_or_else(|_| {
             state = M::State::default();
             Err("the forward pass panicked".to_string())
         });
-        let mut at = 0;
-        for job in jobs {
-            let answer = match &outputs {
-                Ok(y) => Ok(y[at * out_size..(at + job.samples) * out_size].to_vec()),
-                Err(e) => Err(e.clone()),
-            };
-            at += job.samples;
-            // The client may have gone; its answer is simply dropped.
-            let _ = job.reply.send(answer);
+        match outputs {
+            Ok(parts) => {
+                for (job, part) in jobs.into_iter().zip(parts) {
+                    // The client may have gone; its answer is simply dropped.
+                    let _ = job.reply.send(Ok(part));
+                }
+            }
+            Err(e) => {
+                for job in jobs {
+                    let _ = job.reply.send(Err(e.clone()));
+                }
+            }
         }
         pending.fetch_sub(samples, Ordering::AcqRel);
     }

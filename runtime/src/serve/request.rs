@@ -92,7 +92,7 @@ pub fn parse_predict(body: &[u8], expect: &Expect) -> Result<Samples, Reject> {
             ),
         ));
     }
-    let mut values = Vec::with_capacity(rows.len() * expect.size);
+    let mut values = Vec::with_capacity(if batch { rows.len() * expect.size } else { 0 });
     for (s, row) in rows.iter().enumerate() {
         let which = if batch {
             format!("sample {s}")
@@ -126,11 +126,18 @@ pub fn parse_predict(body: &[u8], expect: &Expect) -> Result<Samples, Reject> {
                 }
             }
         }
-        values.extend_from_slice(row);
+        if batch {
+            values.extend_from_slice(row);
+        }
+    }
+    let samples = rows.len();
+    // One sample is already laid out as the queue wants it.
+    if !batch {
+        values = rows.into_iter().next().unwrap_or_default();
     }
     Ok(Samples {
         values,
-        samples: rows.len(),
+        samples,
         batch,
     })
 }

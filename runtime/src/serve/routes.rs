@@ -287,13 +287,9 @@ fn describe(output: &Output, y: &[f32]) -> Value {
     match output {
         Output::Values => json!({ "output": y }),
         Output::Classes { labels } => {
-            let max = y.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let exp: Vec<f32> = y.iter().map(|z| (z - max).exp()).collect();
-            let sum: f32 = exp.iter().sum();
-            let p: Vec<f32> = exp.iter().map(|e| e / sum).collect();
-            let class = (0..p.len())
-                .max_by(|&a, &b| p[a].total_cmp(&p[b]))
-                .unwrap_or(0);
+            let mut p = vec![0.0; y.len()];
+            crate::ops::softmax::softmax_row(y, &mut p);
+            let class = crate::ops::loss::argmax(&p);
             match labels.as_ref().and_then(|l| l.get(class)) {
                 Some(label) => json!({ "class": class, "label": label, "probabilities": p }),
                 None => json!({ "class": class, "probabilities": p }),
