@@ -108,14 +108,18 @@ fn reconstruction(ae: &Autoencoder, data: &Dataset<Rank1<784>, Rank1<784>>) -> R
 /// 2-D codes of the bundled digits.
 #[derive(clap::Parser)]
 #[command(about)]
-struct Cli {}
-
-fn main() -> std::process::ExitCode {
-    <Cli as clap::Parser>::parse();
-    common::exit_code(pretrain_and_fine_tune())
+struct Cli {
+    /// Epochs of fine-tuning the whole network after pretraining.
+    #[arg(long, default_value_t = 40)]
+    epochs: usize,
 }
 
-fn pretrain_and_fine_tune() -> std::result::Result<(), Box<dyn std::error::Error>> {
+fn main() -> std::process::ExitCode {
+    let cli = <Cli as clap::Parser>::parse();
+    common::exit_code(pretrain_and_fine_tune(cli.epochs))
+}
+
+fn pretrain_and_fine_tune(fine_tune_epochs: usize) -> std::result::Result<(), Box<dyn std::error::Error>> {
     let digits = common::bundled::<Rank1<784>>()?;
     let pixels = digits.inputs().to_vec();
     let images = Dataset::<Rank1<784>, Rank1<784>>::new(pixels.clone(), pixels.clone())?;
@@ -191,7 +195,7 @@ fn pretrain_and_fine_tune() -> std::result::Result<(), Box<dyn std::error::Error
         &BinaryCrossEntropy,
         &train_set,
         Some(&val_set),
-        (40, 1e-3),
+        (fine_tune_epochs, 1e-3),
     )?;
     let tuned = reconstruction(&ae, &val_set)?;
     println!(
