@@ -24,6 +24,17 @@ pub trait Model<B: Backend>: Layer<B> + Sized {
         crate::io::save(self, path)
     }
 
+    /// Save the weights with the standardiser the network was trained
+    /// behind, for [`Standardizer::load`](crate::data::Standardizer::load)
+    /// (see [`io::save_with_standardizer`](crate::io::save_with_standardizer)).
+    fn save_with_standardizer(
+        &self,
+        standardizer: &crate::data::Standardizer,
+        path: impl AsRef<Path>,
+    ) -> Result<()> {
+        crate::io::save_with_standardizer(self, standardizer, path)
+    }
+
     /// Load weights saved by [`save`](Model::save) or by PyTorch; on error
     /// the network is unchanged.
     fn load(&mut self, path: impl AsRef<Path>) -> Result<()> {

@@ -276,6 +276,7 @@ mod tests {
                 .collect(),
             best_epoch: Some(5),
             stopped_early: false,
+            warnings: Vec::new(),
         }
     }
 

