@@ -119,7 +119,9 @@ fn main() -> std::process::ExitCode {
     common::exit_code(pretrain_and_fine_tune(cli.epochs))
 }
 
-fn pretrain_and_fine_tune(fine_tune_epochs: usize) -> std::result::Result<(), Box<dyn std::error::Error>> {
+fn pretrain_and_fine_tune(
+    fine_tune_epochs: usize,
+) -> std::result::Result<(), Box<dyn std::error::Error>> {
     let digits = common::bundled::<Rank1<784>>()?;
     let pixels = digits.inputs().to_vec();
     let images = Dataset::<Rank1<784>, Rank1<784>>::new(pixels.clone(), pixels.clone())?;

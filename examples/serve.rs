@@ -66,6 +66,10 @@ fn serve_digits(args: Args) -> std::result::Result<(), String> {
             "{e}\n(run `cargo run --release --example mnist` first to train and save the weights)"
         )
     })?;
+    // A network trained behind a standardiser gets every request
+    // standardised as its training data was.
+    let standardizer =
+        staticnn::data::Standardizer::load(&args.weights).map_err(|e| e.to_string())?;
     let defaults = ServeConfig::default();
     let config = ServeConfig {
         addr: args.addr.clone(),
@@ -76,6 +80,7 @@ fn serve_digits(args: Args) -> std::result::Result<(), String> {
         token: args.token,
         input_range: Some((0.0, 1.0)),
         weights: Some(args.weights.clone()),
+        standardizer,
         log: if args.quiet {
             None
         } else {

@@ -72,16 +72,16 @@ pub use staticnn_runtime::*;
 
 /// The names most programs need: `use staticnn::prelude::*;`.
 pub mod prelude {
-    pub use crate::data::{csv, mnist};
+    pub use crate::data::{csv, mnist, Standardizer};
     pub use crate::network;
     pub use crate::optim::{Constant, CosineAnnealing, ExponentialLr, LrSchedule, StepLr};
     #[cfg(feature = "cuda")]
     pub use crate::Cuda;
     pub use crate::{
-        evaluate, fit, AdaGrad, Adam, AdamW, Backend, BinaryCrossEntropy, ClassIndex, Cpu, Dataset,
-        Device, EarlyStopping, Error, FitConfig, History, Init, Layer, Loss, Model, Mse, Optimizer,
-        Predictor, Rank1, Rank2, Rank3, Result, RmsProp, Sgd, Shape, SoftmaxCrossEntropy, Tensor,
-        TrainCtx,
+        evaluate, fit, predict, predict_classes, AdaGrad, Adam, AdamW, Backend, BinaryCrossEntropy,
+        ClassIndex, Cpu, Dataset, Device, EarlyStopping, Error, FitConfig, History, Init, Layer,
+        Loss, Model, Mse, Optimizer, Predictor, Rank1, Rank2, Rank3, Result, RmsProp, Sgd, Shape,
+        SoftmaxCrossEntropy, Tensor, TrainCtx,
     };
 }
 

@@ -233,6 +233,47 @@ fn model_health_page_and_images() {
 }
 
 #[test]
+fn a_standardiser_is_applied_to_every_request() {
+    // Any standardiser will do: the answers must be the network's on the
+    // standardised values, not on the values as sent.
+    let (net, val) = trained();
+    let scaler = Standardizer::fit(val).unwrap();
+    let running = start(|c| c.standardizer = Some(scaler.clone()));
+    let addr = running.addr();
+    assert_eq!(json(&get(addr, "/model"))["standardized"], true);
+    let mut predictor = Predictor::new(&**net)
+        .unwrap()
+        .with_standardizer(scaler)
+        .unwrap();
+    let mut plain = Predictor::new(&**net).unwrap();
+    let mut differs = false;
+    for i in 0..20 {
+        let x = val.get(i).unwrap().0;
+        let a = post(addr, "/predict", &pixels_json(x));
+        assert_eq!(a.status, 200, "{}", a.body);
+        let class = json(&a)["class"].as_u64().unwrap() as usize;
+        assert_eq!(class, predictor.predict_class(x).unwrap(), "sample {i}");
+        differs |= class != plain.predict_class(x).unwrap();
+    }
+    assert!(
+        differs,
+        "the standardiser changed no answer: the test proves nothing"
+    );
+    // One fitted on other samples cannot start a server.
+    let config = ServeConfig {
+        addr: "127.0.0.1:0".into(),
+        standardizer: Some(Standardizer::from_parts(vec![0.0; 3], vec![1.0; 3]).unwrap()),
+        log: None,
+        ..ServeConfig::default()
+    };
+    let err = serve::spawn_shared(Arc::clone(net), config)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("this network takes 784"), "{err}");
+}
+
+#[test]
 fn bad_requests_get_a_status_and_a_message() {
     let running = start(|_| {});
     let addr = running.addr();

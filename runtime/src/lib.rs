@@ -44,4 +44,4 @@ pub use predict::Predictor;
 pub use rng::Rng;
 pub use shape::{ClassIndex, Rank1, Rank2, Rank3, Shape};
 pub use tensor::Tensor;
-pub use train::{evaluate, fit, EarlyStopping, FitConfig, History};
+pub use train::{evaluate, fit, predict, predict_classes, EarlyStopping, FitConfig, History};

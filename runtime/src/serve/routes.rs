@@ -31,6 +31,8 @@ pub(crate) struct App {
     pub page: bool,
     /// Whether the input is a 28x28 digit, so images can be sent.
     pub digits: bool,
+    /// Applied to every sample before it is queued.
+    pub standardizer: Option<crate::data::Standardizer>,
 }
 
 type Shared = Arc<App>;
@@ -229,7 +231,14 @@ async fn read_body(app: &App, body: Body) -> Result<Bytes, Response> {
 }
 
 /// Queue `samples` and wait for their outputs, formatted for the client.
-async fn run(app: &App, samples: Samples) -> Response {
+async fn run(app: &App, mut samples: Samples) -> Response {
+    if let Some(s) = &app.standardizer {
+        // The sizes were checked when the server started and the request
+        // was parsed, so this cannot fail; answer 500 rather than panic.
+        if let Err(e) = s.apply_samples(&mut samples.values) {
+            return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
+        }
+    }
     let (reply, answer) = oneshot::channel();
     let job = Job {
         values: samples.values,

@@ -2,6 +2,7 @@
 
 use super::{batcher, connection, metrics, request, routes};
 use crate::backend::Cpu;
+use crate::data::Standardizer;
 use crate::layers::Layer;
 use crate::shape::Shape;
 use crate::{Error, Result};
@@ -71,6 +72,11 @@ pub struct ServeConfig {
     pub output: Output,
     /// The weights file, reported with its SHA-256 by `GET /model`.
     pub weights: Option<PathBuf>,
+    /// Applied to every sample before the network sees it (after the
+    /// `input_range` check, which is on the values as sent): the
+    /// standardiser the network was trained behind, from
+    /// [`Standardizer::load`] on its weights file.
+    pub standardizer: Option<Standardizer>,
     /// Serve the drawing page at `GET /` (only for 784-value inputs;
     /// default true).
     pub page: bool,
@@ -98,6 +104,7 @@ impl Default for ServeConfig {
             input_range: None,
             output: Output::Classes { labels: None },
             weights: None,
+            standardizer: None,
             page: true,
             log: Some(Arc::new(|line| eprintln!("{line}"))),
         }
@@ -188,6 +195,9 @@ where
 {
     let in_size = <M::Input as Shape>::SIZE;
     let out_size = <M::Output as Shape>::SIZE;
+    if let Some(s) = &config.standardizer {
+        s.check_features(in_size)?;
+    }
     let listener = std::net::TcpListener::bind(&config.addr)
         .map_err(|e| serve_error(format!("cannot listen on {}: {e}", config.addr)))?;
     listener
@@ -223,6 +233,7 @@ where
         "max_request_samples": max_request_samples,
         "max_body_bytes": max_body,
         "input_range": config.input_range.map(|(lo, hi)| [lo, hi]),
+        "standardized": config.standardizer.is_some(),
     });
     let metrics = Arc::new(metrics::Metrics::new());
     let batching = batcher::Batching {
@@ -254,6 +265,7 @@ where
         max_body,
         page: config.page && digits,
         digits,
+        standardizer: config.standardizer.clone(),
     });
     Ok(Prepared {
         listener,

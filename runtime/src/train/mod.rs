@@ -313,6 +313,96 @@ where
     sums.read(dev, loss.has_accuracy())
 }
 
+/// The network's outputs for every sample of `inputs` (samples one after
+/// another, as [`Dataset::inputs`] holds them), in inference mode,
+/// `batch_size` samples per pass: `M::Output::SIZE` values per sample, in
+/// order. Works on any device; the buffers of one pass are reused by the
+/// next.
+///
+/// ```
+/// use staticnn_runtime::layers::Dense;
+/// use staticnn_runtime::{predict, predict_classes, Cpu, Init, Rng};
+///
+/// let layer = Dense::<Cpu, 2, 3>::init(&Cpu, &mut Rng::new(0), Init::GlorotUniform, true)?;
+/// let inputs = vec![0.5; 2 * 1000]; // 1,000 samples
+/// assert_eq!(predict(&layer, &Cpu, &inputs, 256)?.len(), 3 * 1000);
+/// assert_eq!(predict_classes(&layer, &Cpu, &inputs, 256)?.len(), 1000);
+/// # Ok::<(), staticnn_runtime::Error>(())
+/// ```
+pub fn predict<B, M>(model: &M, dev: &B, inputs: &[f32], batch_size: usize) -> Result<Vec<f32>>
+where
+    B: Backend,
+    M: Layer<B>,
+{
+    let mut out = Vec::with_capacity(inputs.len() / M::Input::SIZE * M::Output::SIZE);
+    for_each_batch(model, dev, inputs, batch_size, |y| {
+        out.extend_from_slice(y);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// The predicted class (the index of the largest output) of every sample
+/// of `inputs`, as [`predict`] computes the outputs.
+pub fn predict_classes<B, M>(
+    model: &M,
+    dev: &B,
+    inputs: &[f32],
+    batch_size: usize,
+) -> Result<Vec<usize>>
+where
+    B: Backend,
+    M: Layer<B>,
+{
+    let mut out = Vec::with_capacity(inputs.len() / M::Input::SIZE);
+    for_each_batch(model, dev, inputs, batch_size, |y| {
+        out.extend(
+            y.chunks_exact(M::Output::SIZE)
+                .map(crate::ops::loss::argmax),
+        );
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Run `model` over `inputs` in batches, handing each batch's outputs (on
+/// the host) to `f`.
+fn for_each_batch<B, M>(
+    model: &M,
+    dev: &B,
+    inputs: &[f32],
+    batch_size: usize,
+    mut f: impl FnMut(&[f32]) -> Result<()>,
+) -> Result<()>
+where
+    B: Backend,
+    M: Layer<B>,
+{
+    if batch_size == 0 {
+        return Err(Error::config("batch size", "must be at least 1"));
+    }
+    let size = M::Input::SIZE;
+    if !inputs.len().is_multiple_of(size) {
+        return Err(Error::config(
+            "inputs",
+            format!(
+                "{} values are not whole samples of shape {:?} ({size} values each)",
+                inputs.len(),
+                M::Input::DIMS
+            ),
+        ));
+    }
+    let mut state = M::State::default();
+    let mut x: Option<Tensor<B, M::Input>> = None;
+    for chunk in inputs.chunks(batch_size * size) {
+        let x = Tensor::reuse(&mut x, dev, chunk.len() / size)?;
+        dev.write(x.buf_mut(), chunk)?;
+        let y = model.infer(x, &mut state)?;
+        f(&dev.read(y.buf())?)?;
+    }
+    Ok(())
+}
+
 /// Fail before training starts, not halfway through an epoch, when a class
 /// label cannot index the network's outputs.
 fn check_labels<S: Shape, L: Loss<S>, X: Shape>(
