@@ -120,28 +120,45 @@ class Misc(torch.nn.Module):
         return self.fc2(f.relu(self.bn(self.fc1(torch.flatten(x, 1)))))
 
 
-def conv_nets() -> None:
-    """State dicts and outputs of a LeNet, a small ResNet and a net with
-    average pooling and BatchNorm1d, for `tests/pytorch.rs`. The BatchNorm
+def sequential() -> torch.nn.Module:
+    """A literal nn.Sequential, pooled as PyTorch code pools most often:
+    AdaptiveAvgPool2d(1) then Flatten, so the Linear layer is index 8."""
+    nn = torch.nn
+    return nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(4, 6, 3), nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(6, 3),
+    )
+
+
+def conv_net(name: str, model: torch.nn.Module, shape: tuple) -> None:
+    """The state dict of `model` and its outputs on random inputs. BatchNorm
     layers first see a few training batches so their running statistics are
     not the initial zeros and ones; the outputs are in eval mode."""
+    torch.manual_seed(99)
+    model.train()
+    with torch.no_grad():
+        for _ in range(3):
+            model(torch.rand(16, *shape) * 2 - 0.5)
+    model.eval()
+    x = torch.rand(4, *shape)
+    with torch.no_grad():
+        y = model(x)
+    save_file(model.state_dict(), OUT / f"torch_{name}.safetensors")
+    save_file({"input": x.contiguous(), "output": y.contiguous()}, OUT / f"torch_{name}_io.safetensors")
+    print(f"wrote torch_{name}: {len(model.state_dict())} tensors")
+
+
+def conv_nets() -> None:
+    """A LeNet, a small ResNet, a net with average pooling and BatchNorm1d,
+    and a literal nn.Sequential, for `tests/pytorch.rs`."""
     for name, model, shape in [
         ("lenet", LeNet(), (1, 28, 28)),
         ("resnet", SmallResNet(), (1, 28, 28)),
         ("misc", Misc(), (1, 11, 12)),
+        ("sequential", sequential(), (1, 10, 10)),
     ]:
-        torch.manual_seed(99)
-        model.train()
-        with torch.no_grad():
-            for _ in range(3):
-                model(torch.rand(16, *shape) * 2 - 0.5)
-        model.eval()
-        x = torch.rand(4, *shape)
-        with torch.no_grad():
-            y = model(x)
-        save_file(model.state_dict(), OUT / f"torch_{name}.safetensors")
-        save_file({"input": x.contiguous(), "output": y.contiguous()}, OUT / f"torch_{name}_io.safetensors")
-        print(f"wrote torch_{name}: {len(model.state_dict())} tensors")
+        conv_net(name, model, shape)
 
 
 def optimiser_trajectories() -> None:

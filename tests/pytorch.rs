@@ -86,6 +86,15 @@ network! {
 
     /// `Misc`: a rectangular kernel and stride, padded average pooling
     /// (rounded down), and BatchNorm over features.
+    /// nn.Sequential(Conv2d(1, 4, 3, padding=1), BatchNorm2d(4), ReLU(),
+    /// MaxPool2d(2), Conv2d(4, 6, 3), ReLU(), AdaptiveAvgPool2d(1),
+    /// Flatten(), Linear(6, 3)), layer for layer.
+    struct TorchSequential: [1, 10, 10] {
+        Conv2d(4, kernel = 3, padding = 1), BatchNorm, Relu, MaxPool2d(2),
+        Conv2d(6, kernel = 3), Relu,
+        AdaptiveAvgPool2d(1), Flatten, Dense(3),
+    }
+
     struct TorchMisc: [1, 11, 12] {
         conv: Conv2d(4, kernel = (3, 2), stride = (1, 2)),
         AvgPool2d(3, stride = 2, padding = 1, floor = true),
@@ -131,6 +140,13 @@ fn pytorch_resnet_with_batch_norm_statistics_gives_pytorch_outputs() {
 #[test]
 fn pytorch_pooling_and_batch_norm_over_features_give_pytorch_outputs() {
     matches_pytorch(TorchMisc::init(&Cpu, 0).unwrap(), "misc", 1e-4);
+}
+
+#[test]
+fn a_literal_nn_sequential_port_loads_and_gives_pytorch_outputs() {
+    // AdaptiveAvgPool2d(1) and Flatten are two layers, as in PyTorch, so
+    // the Linear layer is `8.weight` in both.
+    matches_pytorch(TorchSequential::init(&Cpu, 0).unwrap(), "sequential", 1e-5);
 }
 
 #[test]

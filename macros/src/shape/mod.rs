@@ -315,6 +315,8 @@ fn layer(
         "MaxPool2d" => window::pool(entry, true, input, ctx),
         "AvgPool2d" => window::pool(entry, false, input, ctx),
         "GlobalAvgPool" => window::global_avg_pool(entry, input, ctx),
+        "AdaptiveAvgPool2d" => window::adaptive_pool(entry, false, input, ctx),
+        "AdaptiveMaxPool2d" => window::adaptive_pool(entry, true, input, ctx),
         "BatchNorm" => layers::batch_norm(entry, input, ctx),
         "Residual" => block::residual(entry, field, owner, input, ctx),
         "LeakyRelu" => layers::leaky_relu(entry, input, ctx),

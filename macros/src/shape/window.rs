@@ -1,5 +1,5 @@
-//! Sliding-window layers on images: Conv2d, MaxPool2d, AvgPool2d, and
-//! GlobalAvgPool.
+//! Sliding-window layers on images: Conv2d, MaxPool2d, AvgPool2d,
+//! PyTorch's AdaptiveAvgPool2d and AdaptiveMaxPool2d, and GlobalAvgPool.
 
 use super::args::{
     args_span, check_named, display, max_positional, named, no_args, pair, positional_or_named,
@@ -367,6 +367,96 @@ pub fn pool(entry: &Entry, max: bool, input: &Shape, ctx: &mut Ctx) -> Step {
     Some((
         Kind::Pool { max, win },
         Shape(vec![dims[0].clone(), h, w]),
+        display(entry),
+    ))
+}
+
+/// PyTorch's `AdaptiveAvgPool2d(output_size)` (and `AdaptiveMaxPool2d`),
+/// so that a ported `nn.Sequential` keeps its layers and their indices:
+/// `AdaptiveAvgPool2d(1), Flatten` is PyTorch's spelling of
+/// `GlobalAvgPool`. Where the output size divides the input's, PyTorch's
+/// adaptive windows are all `input / output` wide and do not overlap, so
+/// the layer is a plain pool with that window and stride; other sizes
+/// (overlapping windows of two widths) are refused.
+pub fn adaptive_pool(entry: &Entry, max: bool, input: &Shape, ctx: &mut Ctx) -> Step {
+    let kind = entry.kind.to_string();
+    check_named(entry, &["output_size"], &mut ctx.errors);
+    max_positional(
+        entry,
+        1,
+        &format!("write `{kind}(output_size)`, e.g. `{kind}(1)`"),
+        &mut ctx.errors,
+    );
+    let Some(size) = positional_or_named(entry, 0, "output_size", &mut ctx.errors) else {
+        ctx.errors.err(
+            args_span(entry),
+            format!("{kind} needs an output size, e.g. `{kind}(1)` for one value per channel"),
+        );
+        return None;
+    };
+    let out = pair_or(
+        Some(size),
+        &format!("{kind}'s output size"),
+        false,
+        (Dim::Known(1), Dim::Known(1)),
+        ctx,
+    )?;
+    let dims = image(entry, input, ctx)?;
+    let mut kernel = Vec::new();
+    // A square mistake is one error, not one per axis.
+    let square = out.0.text() == out.1.text() && dims[1].text() == dims[2].text();
+    let axes = if square {
+        ["height and width", ""]
+    } else {
+        ["height", "width"]
+    };
+    for ((o, i), axis) in [(&out.0, &dims[1]), (&out.1, &dims[2])]
+        .into_iter()
+        .zip(axes)
+    {
+        let uneven = || {
+            format!(
+                "{kind} gives {} outputs along the {axis} of {}, which is not a whole number of \
+                 inputs per output; use an output size that divides it, or 1",
+                o.text(),
+                i.text()
+            )
+        };
+        match (o, i) {
+            // One value per channel: the window is the whole axis, whatever
+            // its size (a const expression included).
+            (Dim::Known(1), _) => kernel.push(i.clone()),
+            (Dim::Known(o), Dim::Known(i)) if i % o == 0 => kernel.push(Dim::Known(i / o)),
+            (Dim::Known(_), Dim::Known(_)) => {
+                ctx.shape_err(size.span(), uneven());
+                return None;
+            }
+            // A const size or output: rustc checks the division.
+            _ => {
+                let (ie, oe) = (i.expr(), o.expr());
+                if !axis.is_empty() {
+                    ctx.checks.push(ConstCheck {
+                        cond: quote!(#ie % #oe == 0),
+                        message: uneven(),
+                        span: size.span(),
+                    });
+                }
+                kernel.push(Dim::Const(
+                    quote!(#ie / #oe),
+                    format!("{} / {}", i.text(), o.text()),
+                ));
+            }
+        }
+    }
+    let kernel = (kernel[0].clone(), kernel[1].clone());
+    let win = Window {
+        stride: kernel.clone(),
+        kernel,
+        padding: (Dim::Known(0), Dim::Known(0)),
+    };
+    Some((
+        Kind::Pool { max, win },
+        Shape(vec![dims[0].clone(), out.0, out.1]),
         display(entry),
     ))
 }
