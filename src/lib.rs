@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! # staticnn
 //!
 //! Neural networks declared in Rust source, with every shape checked by the
@@ -65,8 +66,11 @@
 //! # Ok::<(), staticnn::Error>(())
 //! ```
 //!
-//! See the README for the DSL, the layers, training and weights.
+//! [`network!`] documents the DSL: every layer, argument, default, shape
+//! rule, naming rule and error class. The README covers training, data,
+//! weights, the GPU and serving.
 
+#[doc = include_str!("dsl.md")]
 pub use staticnn_macros::network;
 pub use staticnn_runtime::*;
 

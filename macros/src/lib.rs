@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! The `network!` macro of [staticnn](https://docs.rs/staticnn). Use it
 //! through the `staticnn` crate, which documents the DSL.
 //!

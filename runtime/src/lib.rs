@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! The runtime of [staticnn](https://docs.rs/staticnn): tensors, backends
 //! and their kernels, layers, losses, optimisers, data loading, training and
 //! safetensors I/O.

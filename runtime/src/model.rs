@@ -71,8 +71,11 @@ pub struct SummaryRow {
 /// A network's layers with their output shapes and parameter counts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Summary {
+    /// The network's type name.
     pub name: String,
+    /// The shape of one input sample.
     pub input: Vec<usize>,
+    /// One row per layer, nested networks' layers after them.
     pub rows: Vec<SummaryRow>,
 }
 

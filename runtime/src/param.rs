@@ -99,14 +99,17 @@ impl<B: Device> Param<B> {
         self.len() == 0
     }
 
+    /// The device holding the values.
     pub fn device(&self) -> &B {
         &self.dev
     }
 
+    /// The values' buffer.
     pub fn buf(&self) -> &B::Buf {
         &self.buf
     }
 
+    /// The values' buffer, mutably.
     pub fn buf_mut(&mut self) -> &mut B::Buf {
         &mut self.buf
     }

@@ -27,6 +27,7 @@ pub enum TargetColumns {
 /// How to read a CSV file.
 #[derive(Debug, Clone)]
 pub struct CsvOptions {
+    /// Where the target columns are.
     pub targets: TargetColumns,
     /// The first line is a header (column names), not a sample.
     pub header: bool,

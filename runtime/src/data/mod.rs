@@ -18,7 +18,7 @@ use std::marker::PhantomData;
 
 /// Samples of shape `X` with targets of shape `Y`, in host memory.
 ///
-/// For classification `Y` is [`ClassIndex`](crate::ClassIndex): one class
+/// For classification `Y` is [`ClassIndex`]: one class
 /// number per sample.
 #[derive(Debug, Clone)]
 pub struct Dataset<X: Shape, Y: Shape> {
@@ -74,6 +74,7 @@ impl<X: Shape, Y: Shape> Dataset<X, Y> {
         self.x.len() / X::SIZE
     }
 
+    /// Whether the dataset holds no samples.
     pub fn is_empty(&self) -> bool {
         self.x.is_empty()
     }
@@ -257,7 +258,9 @@ impl<X: Shape> Dataset<X, ClassIndex> {
 /// One mini-batch in host memory.
 #[derive(Debug, Clone)]
 pub struct Batch<X: Shape, Y: Shape> {
+    /// The inputs, sample after sample.
     pub x: Vec<f32>,
+    /// The targets, sample after sample.
     pub y: Vec<f32>,
     _shapes: PhantomData<(X, Y)>,
 }
@@ -268,6 +271,7 @@ impl<X: Shape, Y: Shape> Batch<X, Y> {
         self.x.len() / X::SIZE
     }
 
+    /// Whether the batch holds no samples.
     pub fn is_empty(&self) -> bool {
         self.x.is_empty()
     }

@@ -83,10 +83,7 @@ impl<'p> Source<'p> {
             let by_ratio = on_disk
                 .saturating_mul(limits.max_gzip_ratio)
                 .max(RATIO_FREE_BYTES);
-            (
-                Box::new(BufReader::new(flate2::bufread::MultiGzDecoder::new(raw))),
-                by_ratio.min(limits.max_bytes),
-            )
+            (gunzip(path, raw)?, by_ratio.min(limits.max_bytes))
         } else {
             // Uncompressed, the size on disk is exact: a header announcing
             // more is a truncated file, found before anything is read.
@@ -102,6 +99,7 @@ impl<'p> Source<'p> {
         })
     }
 
+    /// The error for data this reader cannot make sense of.
     pub fn bad(&self, why: impl Into<String>) -> Error {
         Error::BadData {
             path: self.path.display().to_string(),
@@ -243,6 +241,25 @@ impl<'p> Source<'p> {
         }
         Ok(true)
     }
+}
+
+/// A decompressing reader over gzip data.
+#[cfg(feature = "gzip")]
+fn gunzip<'p>(_path: &Path, raw: impl BufRead + 'p) -> Result<Box<dyn BufRead + 'p>> {
+    Ok(Box::new(BufReader::new(
+        flate2::bufread::MultiGzDecoder::new(raw),
+    )))
+}
+
+/// Without the `gzip` feature a compressed file is refused by name.
+#[cfg(not(feature = "gzip"))]
+fn gunzip<'p>(path: &Path, _raw: impl BufRead + 'p) -> Result<Box<dyn BufRead + 'p>> {
+    Err(Error::BadData {
+        path: path.display().to_string(),
+        why: "the file is gzip-compressed, and this build reads no gzip: enable staticnn's \
+              `gzip` feature, or decompress the file first"
+            .into(),
+    })
 }
 
 #[cfg(test)]

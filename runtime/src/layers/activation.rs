@@ -17,11 +17,13 @@ pub mod kind {
     /// An activation kind, as a type (so layers are zero-sized) or, for
     /// LeakyRelu, a value carrying the slope.
     pub trait ActivationKind: Copy + Send + Sync + std::fmt::Debug + 'static {
+        /// The function this kind stands for.
         fn activation(&self) -> Activation;
     }
 
     macro_rules! unit_kinds {
         ($($name:ident),*) => {$(
+            /// The activation of the same name, as a zero-sized type.
             #[derive(Debug, Clone, Copy, Default)]
             pub struct $name;
             impl ActivationKind for $name {
@@ -36,6 +38,7 @@ pub mod kind {
     /// Leaky ReLU with its negative slope.
     #[derive(Debug, Clone, Copy)]
     pub struct LeakyRelu {
+        /// The slope for negative inputs (PyTorch's `negative_slope`).
         pub slope: f32,
     }
 
@@ -77,12 +80,14 @@ pub type LeakyRelu<S> = Activate<S, kind::LeakyRelu>;
 pub type Identity<S> = Activate<S, kind::Identity>;
 
 impl<S, K: ActivationKind + Default> Activate<S, K> {
+    /// The activation layer (zero-sized for every kind but LeakyRelu).
     pub fn new() -> Self {
         Self::with_kind(K::default())
     }
 }
 
 impl<S, K: ActivationKind> Activate<S, K> {
+    /// The activation layer of `kind` (for LeakyRelu, its slope).
     pub fn with_kind(kind: K) -> Self {
         Activate {
             kind,

@@ -37,7 +37,9 @@ pub struct BatchNorm<B: Device, S> {
 /// Gradients of a [`BatchNorm`]'s scale and shift.
 #[derive(Debug)]
 pub struct BatchNormGrads<B: Device> {
+    /// The learned scale, one per channel (PyTorch's `weight`, gamma).
     pub weight: Param<B>,
+    /// The learned shift, one per channel (PyTorch's `bias`, beta).
     pub bias: Param<B>,
 }
 
@@ -102,10 +104,12 @@ impl<B: Device, S: Shape> BatchNorm<B, S> {
         })
     }
 
+    /// Weight of each new batch in the running statistics.
     pub fn momentum(&self) -> f32 {
         self.momentum
     }
 
+    /// Added to the variance before its square root.
     pub fn eps(&self) -> f32 {
         self.eps
     }

@@ -132,10 +132,12 @@ impl<
         })
     }
 
+    /// `(rows, cols)` the window moves by.
     pub fn stride(&self) -> (usize, usize) {
         self.stride
     }
 
+    /// `(rows, cols)` of zeros added on each side.
     pub fn padding(&self) -> (usize, usize) {
         self.padding
     }

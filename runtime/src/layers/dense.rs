@@ -24,7 +24,9 @@ pub struct Dense<B: Device, const I: usize, const O: usize> {
 /// [`Conv2d`](super::Conv2d)), shaped like its parameters.
 #[derive(Debug)]
 pub struct DenseGrads<B: Device> {
+    /// The weights, `[out, in]` as PyTorch's `Linear.weight`.
     pub weight: Param<B>,
+    /// The bias, `[out]`, unless the layer was built with `bias = false`.
     pub bias: Option<Param<B>>,
 }
 

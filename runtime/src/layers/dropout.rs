@@ -48,6 +48,7 @@ impl<S> Dropout<S> {
         })
     }
 
+    /// The probability of zeroing each value in training.
     pub fn p(&self) -> f32 {
         self.p
     }

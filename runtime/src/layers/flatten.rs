@@ -16,6 +16,7 @@ pub struct Flatten<S, const N: usize> {
 }
 
 impl<S, const N: usize> Flatten<S, N> {
+    /// The layer (it holds nothing).
     pub fn new() -> Self {
         Flatten {
             _shape: PhantomData,

@@ -13,8 +13,11 @@ use std::marker::PhantomData;
 /// `(rows, cols)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolWindow {
+    /// `(rows, cols)` of the window.
     pub kernel: (usize, usize),
+    /// `(rows, cols)` the window moves by.
     pub stride: (usize, usize),
+    /// `(rows, cols)` of padding on each side (at most half the window).
     pub padding: (usize, usize),
 }
 
@@ -68,6 +71,7 @@ macro_rules! pool_layer {
                 Ok($name { window, _shapes: PhantomData })
             }
 
+            /// The window, stride and padding.
             pub fn window(&self) -> PoolWindow {
                 self.window
             }
@@ -210,6 +214,7 @@ pub struct GlobalAvgPool<I> {
 }
 
 impl<I> GlobalAvgPool<I> {
+    /// The layer (it holds nothing).
     pub fn new() -> Self {
         GlobalAvgPool {
             _shape: PhantomData,

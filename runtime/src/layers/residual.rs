@@ -15,7 +15,9 @@ use crate::Result;
 /// shortcut under its own name (`layer1.downsample.0.weight`).
 #[derive(Debug)]
 pub struct Residual<Body, Shortcut> {
+    /// The layers whose output is added to the shortcut's.
     pub body: Body,
+    /// The shortcut: `Identity`, or a projection to the body's shape.
     pub shortcut: Shortcut,
     shortcut_name: &'static str,
 }
@@ -31,6 +33,7 @@ impl<Body, Shortcut> Residual<Body, Shortcut> {
         }
     }
 
+    /// The weight-name prefix of the shortcut (`shortcut`, or the user's name such as `downsample`).
     pub fn shortcut_name(&self) -> &'static str {
         self.shortcut_name
     }
@@ -39,7 +42,9 @@ impl<Body, Shortcut> Residual<Body, Shortcut> {
 /// Buffers of a [`Residual`]: each path's, and the block's own output and
 /// input gradient (the sums).
 pub struct ResidualState<B: Backend, Body: Layer<B>, Shortcut: Layer<B>> {
+    /// The body's state.
     pub body: Body::State,
+    /// The shortcut's state.
     pub shortcut: Shortcut::State,
     io: Buffers<B, Body::Input, Body::Output>,
 }
@@ -56,7 +61,9 @@ impl<B: Backend, Body: Layer<B>, Shortcut: Layer<B>> Default for ResidualState<B
 
 /// Gradients of a [`Residual`]'s two paths.
 pub struct ResidualGrads<BodyGrads, ShortcutGrads> {
+    /// The body's gradients.
     pub body: BodyGrads,
+    /// The shortcut's gradients.
     pub shortcut: ShortcutGrads,
 }
 

@@ -16,6 +16,7 @@ use crate::Result;
 pub struct Softmax<const N: usize>;
 
 impl<const N: usize> Softmax<N> {
+    /// The layer (it holds nothing).
     pub fn new() -> Self {
         Softmax
     }

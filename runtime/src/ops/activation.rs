@@ -10,11 +10,15 @@ use rayon::prelude::*;
 pub enum Activation {
     /// Heaviside step, `x > 0 -> 1`, else 0. Not differentiable.
     Step,
+    /// `1 / (1 + e^-x)`.
     Sigmoid,
+    /// The hyperbolic tangent.
     Tanh,
+    /// `max(x, 0)`.
     Relu,
     /// `x` for `x > 0`, `slope * x` otherwise.
     LeakyRelu(f32),
+    /// `x` unchanged.
     Identity,
 }
 
@@ -70,6 +74,7 @@ pub fn sigmoid(x: f32) -> f32 {
     }
 }
 
+/// Pointwise activations and their gradients, on one device.
 pub trait ActivationOp: Device {
     /// `y = act(x)`.
     fn activation_forward(&self, act: Activation, x: &Self::Buf, y: &mut Self::Buf) -> Result<()>;

@@ -4,6 +4,7 @@
 use crate::backend::{cpu::check_len, Cpu, Device};
 use crate::Result;
 
+/// Elementwise sums (residual connections), on one device.
 pub trait AddOp: Device {
     /// `out = a + b` (all the same length).
     fn add(&self, a: &Self::Buf, b: &Self::Buf, out: &mut Self::Buf) -> Result<()>;

@@ -14,17 +14,21 @@ use rayon::prelude::*;
 /// Sizes of a batch-norm op.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NormGeom {
+    /// Samples in the batch.
     pub batch: usize,
+    /// Channels (features, after Dense), each normalised on its own.
     pub channels: usize,
     /// Values per channel per sample.
     pub spatial: usize,
 }
 
 impl NormGeom {
+    /// Values in the whole batch.
     pub fn len(&self) -> usize {
         self.batch * self.channels * self.spatial
     }
 
+    /// Whether the batch holds no values.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -38,12 +42,15 @@ impl NormGeom {
 /// Running statistics and the options that move them.
 #[derive(Debug)]
 pub struct Running<'a, Buf> {
+    /// The running mean, one per channel.
     pub mean: &'a mut Buf,
+    /// The running (unbiased) variance, one per channel.
     pub var: &'a mut Buf,
     /// Weight of the new batch: `running = (1 - m) running + m batch`.
     pub momentum: f32,
 }
 
+/// Batch normalisation: statistics, the affine map and gradients, on one device.
 pub trait BatchNormOp: Device {
     /// Training: normalise with the batch's mean and (biased) variance,
     /// keep them in `mean` and `inv_std` for backward, and update the
@@ -97,12 +104,20 @@ pub trait BatchNormOp: Device {
 pub enum Stats<'a, Buf> {
     /// The batch's own (training): the input gradient also flows through
     /// the mean and variance.
-    Batch { mean: &'a Buf, inv_std: &'a Buf },
+    Batch {
+        /// The batch's mean, one per channel.
+        mean: &'a Buf,
+        /// `1 / sqrt(var + eps)` of the batch, one per channel.
+        inv_std: &'a Buf,
+    },
     /// The running estimates (inference), constants: the layer is an affine
     /// map, as when fine-tuning with BatchNorm frozen.
     Running {
+        /// The running mean.
         mean: &'a Buf,
+        /// The running variance.
         var: &'a Buf,
+        /// Added to the variance before its square root.
         eps: f32,
     },
 }

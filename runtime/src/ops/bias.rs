@@ -3,6 +3,7 @@
 use crate::backend::{cpu::check_len, Cpu, Device};
 use crate::Result;
 
+/// Adding a bias to every sample, and its gradient, on one device.
 pub trait BiasOp: Device {
     /// `y[r, c] += bias[c]` for a `[rows, cols]` matrix.
     fn add_bias(&self, rows: usize, cols: usize, bias: &Self::Buf, y: &mut Self::Buf)

@@ -19,6 +19,7 @@ use crate::backend::{cpu::check_len, Cpu, Device};
 use crate::Result;
 use rayon::prelude::*;
 
+/// 2-D convolution (unfolded into products) and its gradients, on one device.
 pub trait ConvOp: Device {
     /// `y = conv(x, weight) + bias`. `weight` is `[out_c, in_c, kh, kw]`.
     /// `cols` is scratch, sized by the kernel and reused across calls. With

@@ -15,6 +15,7 @@ pub fn keeps(seed: u64, i: usize, p: f32) -> bool {
     ((h >> 40) as f32 * (1.0 / (1u64 << 24) as f32)) >= p
 }
 
+/// Dropout's masks, forward and backward, on one device.
 pub trait DropoutOp: Device {
     /// `mask[i] = keeps ? 1/(1-p) : 0`, `y = x * mask`.
     fn dropout_forward(

@@ -26,6 +26,7 @@ pub enum LossKind {
     BinaryCrossEntropy,
 }
 
+/// The losses, their gradients and accuracy counts, on one device.
 pub trait LossOp: Device {
     /// Adds the sum over samples of each sample's loss to `loss_sum[0]`
     /// and, when `grad` is given, writes the gradient of the batch-mean

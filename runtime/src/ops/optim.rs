@@ -8,26 +8,35 @@ use rayon::prelude::*;
 /// SGD hyper-parameters for one step.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SgdStep {
+    /// Learning rate.
     pub lr: f32,
+    /// Momentum factor (0 for none).
     pub momentum: f32,
+    /// Nesterov momentum.
     pub nesterov: bool,
+    /// L2 penalty added to the gradient.
     pub weight_decay: f32,
 }
 
 /// Adam / AdamW hyper-parameters for one step; `t` counts steps from 1.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AdamStep {
+    /// Learning rate.
     pub lr: f32,
+    /// Decay of the first-moment estimate.
     pub beta1: f32,
+    /// Decay of the second-moment estimate.
     pub beta2: f32,
+    /// Added to the denominator for stability.
     pub eps: f32,
+    /// Weight decay (L2, or decoupled for AdamW).
     pub weight_decay: f32,
     /// AdamW: decay the weights directly instead of adding to the gradient.
     pub decoupled: bool,
+    /// The step number, from 1 (for bias correction).
     pub t: u64,
 }
 
-/// RMSprop hyper-parameters for one step.
 /// An Adam step's hyper-parameters folded into the constants its update
 /// uses, the same on every backend.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -67,22 +76,31 @@ impl AdamStep {
     }
 }
 
+/// RMSprop hyper-parameters for one step.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RmsPropStep {
+    /// Learning rate.
     pub lr: f32,
+    /// Decay of the squared-gradient average.
     pub alpha: f32,
+    /// Added to the denominator for stability.
     pub eps: f32,
+    /// L2 penalty added to the gradient.
     pub weight_decay: f32,
 }
 
 /// AdaGrad hyper-parameters for one step.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AdaGradStep {
+    /// Learning rate.
     pub lr: f32,
+    /// Added to the denominator for stability.
     pub eps: f32,
+    /// L2 penalty added to the gradient.
     pub weight_decay: f32,
 }
 
+/// The optimisers' update rules, fused into one pass over a parameter, on one device.
 pub trait OptimOp: Device {
     /// `velocity` must be given when `momentum != 0`.
     fn sgd_step(
@@ -92,6 +110,7 @@ pub trait OptimOp: Device {
         grad: &Self::Buf,
         velocity: Option<&mut Self::Buf>,
     ) -> Result<()>;
+    /// One Adam or AdamW step; `m` and `v` are the moment estimates.
     fn adam_step(
         &self,
         h: &AdamStep,
@@ -100,6 +119,7 @@ pub trait OptimOp: Device {
         m: &mut Self::Buf,
         v: &mut Self::Buf,
     ) -> Result<()>;
+    /// One RMSprop step; `sq` is the squared-gradient average.
     fn rmsprop_step(
         &self,
         h: &RmsPropStep,
@@ -107,6 +127,7 @@ pub trait OptimOp: Device {
         grad: &Self::Buf,
         sq: &mut Self::Buf,
     ) -> Result<()>;
+    /// One AdaGrad step; `sum` is the sum of squared gradients.
     fn adagrad_step(
         &self,
         h: &AdaGradStep,

@@ -6,6 +6,7 @@ use crate::backend::{Cpu, Device};
 use crate::Result;
 use rayon::prelude::*;
 
+/// Max and average pooling and their gradients, on one device.
 pub trait PoolOp: Device {
     /// `y` = the largest value in each window (padding never wins; a NaN
     /// does, as in PyTorch).

@@ -3,6 +3,7 @@
 use crate::backend::{cpu::check_len, Cpu, Device};
 use crate::Result;
 
+/// Softmax over each sample's values and its gradient, on one device.
 pub trait SoftmaxOp: Device {
     /// `y[r] = softmax(x[r])` for each row of a `[rows, cols]` matrix.
     fn softmax_forward(

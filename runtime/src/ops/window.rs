@@ -9,15 +9,23 @@ use crate::{Error, Result};
 /// `[batch, out_c, out_h, out_w]` (for pooling `out_c == in_c`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Geom2d {
+    /// Samples in the batch.
     pub batch: usize,
+    /// Input channels.
     pub in_c: usize,
+    /// Input rows.
     pub in_h: usize,
+    /// Input columns.
     pub in_w: usize,
+    /// Output channels.
     pub out_c: usize,
+    /// Output rows.
     pub out_h: usize,
+    /// Output columns.
     pub out_w: usize,
     /// `(rows, cols)` of the window.
     pub kernel: (usize, usize),
+    /// `(rows, cols)` the window moves by.
     pub stride: (usize, usize),
     /// Zeros added on each side (`-inf` for max pooling).
     pub padding: (usize, usize),
@@ -58,10 +66,12 @@ impl Geom2d {
         }
     }
 
+    /// Values in the whole input batch.
     pub fn in_len(&self) -> usize {
         self.batch * self.in_c * self.in_h * self.in_w
     }
 
+    /// Values in the whole output batch.
     pub fn out_len(&self) -> usize {
         self.batch * self.out_c * self.out_h * self.out_w
     }

@@ -85,6 +85,7 @@ pub struct Sgd<B: Backend> {
 }
 
 impl<B: Backend> Sgd<B> {
+    /// The optimiser with learning rate `lr` and the defaults of its PyTorch namesake.
     pub fn new(lr: f32) -> Self {
         Sgd {
             lr,
@@ -94,7 +95,12 @@ impl<B: Backend> Sgd<B> {
             velocity: Vec::new(),
         }
     }
-    setters!(momentum, weight_decay);
+    setters!(
+        /// Momentum factor (PyTorch's `momentum`, default 0).
+        momentum,
+        /// Weight decay (PyTorch's `weight_decay`).
+        weight_decay,
+    );
     /// Nesterov momentum (needs a non-zero momentum to have an effect).
     pub fn nesterov(mut self, nesterov: bool) -> Self {
         self.nesterov = nesterov;
@@ -163,12 +169,18 @@ impl<B: Backend> Adam<B> {
             ..Self::new(lr)
         }
     }
+    /// Adam's decay rates of the moment estimates (PyTorch's `betas`, default `(0.9, 0.999)`).
     pub fn betas(mut self, beta1: f32, beta2: f32) -> Self {
         self.beta1 = beta1;
         self.beta2 = beta2;
         self
     }
-    setters!(eps, weight_decay);
+    setters!(
+        /// Added to the denominator for stability (PyTorch's `eps`).
+        eps,
+        /// Weight decay (PyTorch's `weight_decay`).
+        weight_decay,
+    );
 }
 
 /// AdamW: [`Adam`] with decoupled weight decay.
@@ -216,7 +228,14 @@ impl<B: Backend> RmsProp<B> {
             sq: Vec::new(),
         }
     }
-    setters!(alpha, eps, weight_decay);
+    setters!(
+        /// Decay of the squared-gradient average (PyTorch's `alpha`, default 0.99).
+        alpha,
+        /// Added to the denominator for stability (PyTorch's `eps`).
+        eps,
+        /// Weight decay (PyTorch's `weight_decay`).
+        weight_decay,
+    );
 }
 
 impl<B: Backend> Optimizer<B> for RmsProp<B> {
@@ -254,7 +273,12 @@ impl<B: Backend> AdaGrad<B> {
             sum: Vec::new(),
         }
     }
-    setters!(eps, weight_decay);
+    setters!(
+        /// Added to the denominator for stability (PyTorch's `eps`).
+        eps,
+        /// Weight decay (PyTorch's `weight_decay`).
+        weight_decay,
+    );
 }
 
 impl<B: Backend> Optimizer<B> for AdaGrad<B> {

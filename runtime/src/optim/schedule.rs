@@ -3,6 +3,7 @@
 
 /// The learning rate for an epoch (counted from 0), given the initial rate.
 pub trait LrSchedule: Send + Sync {
+    /// The learning rate for `epoch` (from 0), given the optimiser's initial one.
     fn lr(&self, epoch: usize, base_lr: f32) -> f32;
 }
 
@@ -19,7 +20,9 @@ impl LrSchedule for Constant {
 /// Multiply the rate by `gamma` every `step_size` epochs (`StepLR`).
 #[derive(Debug, Clone, Copy)]
 pub struct StepLr {
+    /// Epochs between decays.
     pub step_size: usize,
+    /// Factor applied at each decay.
     pub gamma: f32,
 }
 
@@ -32,6 +35,7 @@ impl LrSchedule for StepLr {
 /// Multiply the rate by `gamma` every epoch (`ExponentialLR`).
 #[derive(Debug, Clone, Copy)]
 pub struct ExponentialLr {
+    /// Factor applied every epoch.
     pub gamma: f32,
 }
 
@@ -45,7 +49,9 @@ impl LrSchedule for ExponentialLr {
 /// epochs (`CosineAnnealingLR`, without restarts); `eta_min` after that.
 #[derive(Debug, Clone, Copy)]
 pub struct CosineAnnealing {
+    /// Epochs of one half-cosine, from the initial rate down to `eta_min`.
     pub t_max: usize,
+    /// The lowest rate.
     pub eta_min: f32,
 }
 

@@ -10,10 +10,13 @@ use std::path::Path;
 pub struct EpochStats {
     /// Counted from 1.
     pub epoch: usize,
+    /// Mean training loss over the epoch's batches.
     pub train_loss: f32,
     /// For losses where accuracy means something.
     pub train_accuracy: Option<f32>,
+    /// Mean validation loss, when there is a validation set.
     pub val_loss: Option<f32>,
+    /// Validation accuracy, for classification with a validation set.
     pub val_accuracy: Option<f32>,
     /// Learning rate used in this epoch.
     pub lr: f32,
@@ -24,6 +27,7 @@ pub struct EpochStats {
 /// What happened during `fit`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct History {
+    /// One entry per epoch run.
     pub epochs: Vec<EpochStats>,
     /// The epoch (from 1) with the lowest monitored loss (validation loss
     /// if there was a validation set, else training loss).
@@ -72,10 +76,12 @@ impl History {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
 
+    /// Write [`to_csv`](History::to_csv) to `path`.
     pub fn save_csv(&self, path: impl AsRef<Path>) -> Result<()> {
         std::fs::write(path.as_ref(), self.to_csv()).map_err(|e| Error::io(path.as_ref(), e))
     }
 
+    /// Write [`to_json`](History::to_json) to `path`.
     pub fn save_json(&self, path: impl AsRef<Path>) -> Result<()> {
         std::fs::write(path.as_ref(), self.to_json()).map_err(|e| Error::io(path.as_ref(), e))
     }

@@ -1,6 +1,7 @@
 //! The training loop: [`fit`], [`evaluate`] and one [`train_step`].
 
 mod history;
+mod progress;
 
 pub use history::{EpochStats, History};
 
@@ -17,7 +18,7 @@ use crate::rng::Rng;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 use crate::{Error, Result};
-use indicatif::{ProgressBar, ProgressStyle};
+use progress::EpochBar;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -26,7 +27,9 @@ use std::time::Instant;
 /// `patience` epochs.
 #[derive(Debug, Clone, Copy)]
 pub struct EarlyStopping {
+    /// Epochs without improvement before stopping.
     pub patience: usize,
+    /// The least decrease of the monitored loss that counts as improvement.
     pub min_delta: f32,
     /// Put back the weights of the best epoch when training ends.
     pub restore_best: bool,
@@ -34,20 +37,25 @@ pub struct EarlyStopping {
 
 /// Settings for [`fit`], built up from [`FitConfig::new`].
 pub struct FitConfig {
+    /// Epochs to train for at most.
     pub epochs: usize,
+    /// Samples per mini-batch.
     pub batch_size: usize,
     /// Seed for shuffling and dropout.
     pub seed: u64,
+    /// Stop when the monitored loss stops improving.
     pub early_stopping: Option<EarlyStopping>,
     /// Save the weights here whenever the monitored loss improves.
     pub checkpoint: Option<PathBuf>,
     /// Print one line per epoch, and a progress bar when stderr is a
     /// terminal.
     pub verbose: bool,
+    /// How the learning rate changes from epoch to epoch.
     pub schedule: Option<Box<dyn LrSchedule>>,
 }
 
 impl FitConfig {
+    /// `epochs` epochs of `batch_size` samples, seed 0, verbose, no early stopping, checkpoint or schedule.
     pub fn new(epochs: usize, batch_size: usize) -> Self {
         FitConfig {
             epochs,
@@ -59,6 +67,7 @@ impl FitConfig {
             schedule: None,
         }
     }
+    /// The seed of the shuffles and dropout masks.
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = seed;
         self
@@ -72,18 +81,22 @@ impl FitConfig {
         });
         self
     }
+    /// Early stopping with every option given.
     pub fn early_stopping_with(mut self, es: EarlyStopping) -> Self {
         self.early_stopping = Some(es);
         self
     }
+    /// Save the best weights to `path` whenever the monitored loss improves.
     pub fn checkpoint(mut self, path: impl Into<PathBuf>) -> Self {
         self.checkpoint = Some(path.into());
         self
     }
+    /// Show the progress bar (when standard error is a terminal) and print warnings.
     pub fn verbose(mut self, verbose: bool) -> Self {
         self.verbose = verbose;
         self
     }
+    /// Change the learning rate each epoch by `schedule`.
     pub fn schedule(mut self, schedule: impl LrSchedule + 'static) -> Self {
         self.schedule = Some(Box::new(schedule));
         self
@@ -93,7 +106,9 @@ impl FitConfig {
 /// Mean loss and accuracy over a dataset.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Evaluation {
+    /// Mean loss per sample.
     pub loss: f32,
+    /// Fraction of samples classified right, for losses that have an accuracy.
     pub accuracy: Option<f32>,
 }
 
@@ -179,6 +194,7 @@ pub struct StepBuffers<B: Backend, M: Layer<B>> {
 }
 
 impl<B: Backend, M: Layer<B>> StepBuffers<B, M> {
+    /// Buffers sized for `model` on `dev`.
     pub fn new(model: &M, dev: &B) -> Result<Self> {
         Ok(StepBuffers {
             state: M::State::default(),
@@ -520,25 +536,14 @@ where
         order.iter_mut().enumerate().for_each(|(i, v)| *v = i);
         rng.shuffle(&mut order);
         let batches = order.chunks(cfg.batch_size);
-        let bar = if show_bar {
-            let bar = ProgressBar::new(batches.len() as u64);
-            if let Ok(style) = ProgressStyle::with_template(
-                "epoch {prefix} {bar:30} {pos}/{len} batches {elapsed}<{eta}",
-            ) {
-                bar.set_style(style);
-            }
-            bar.set_prefix(format!("{}/{}", epoch + 1, cfg.epochs));
-            bar
-        } else {
-            ProgressBar::hidden()
-        };
+        let bar = EpochBar::new(show_bar, epoch, cfg.epochs, batches.len());
         buffers.sums.reset(&dev)?;
         for indices in batches {
             let (x, y) = loader.load(&dev, train, indices)?;
             train_step_deferred(model, opt, loss, x, y, &mut buffers, &mut ctx)?;
-            bar.inc(1);
+            bar.inc();
         }
-        bar.finish_and_clear();
+        bar.finish();
         let train_eval = buffers.sums.read(&dev, loss.has_accuracy())?;
         if !train_eval.loss.is_finite() {
             return Err(Error::Diverged {
