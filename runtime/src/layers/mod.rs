@@ -153,6 +153,14 @@ pub trait Layer<B: Backend>: Send + Sync {
     /// [`forward_train`](Layer::forward_train) on `state` and the gradient `dy` of its
     /// output, writes the parameter gradients into `grads` (overwriting,
     /// not accumulating) and returns the gradient with respect to `x`.
+    ///
+    /// After [`infer`](Layer::infer) instead, the gradients are those of
+    /// the network in inference mode: dropout passes gradients through,
+    /// and BatchNorm is the affine map of its running statistics, which
+    /// stay as they are. That is training with BatchNorm frozen, as
+    /// PyTorch's BatchNorm layers in `eval()`;
+    /// [`train::gradients`](crate::train::gradients) with `Mode::Eval`
+    /// does it in one call.
     fn backward<'s>(
         &self,
         x: &Tensor<B, Self::Input>,

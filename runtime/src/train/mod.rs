@@ -1,8 +1,10 @@
 //! The training loop: [`fit`], [`evaluate`] and one [`train_step`].
 
+mod gradients;
 mod history;
 mod progress;
 
+pub use gradients::{gradients, Gradients, Mode, NamedGrad};
 pub use history::{EpochStats, History};
 
 use crate::backend::Backend;
