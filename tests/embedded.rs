@@ -69,3 +69,35 @@ fn a_sample_of_the_wrong_length_is_an_error() {
     let err = predictor.predict(&[0.5; 783]).unwrap_err().to_string();
     assert!(err.contains("784 values, but 783 were given"), "{err}");
 }
+
+/// nalgebra in and out: an application's statically sized vectors reach
+/// the network with their sizes checked by the compiler, and batches
+/// convert from and to matrices with one sample per row.
+#[test]
+fn nalgebra_vectors_and_matrices() {
+    use staticnn::nalgebra::{Const, Dyn, OMatrix, SVector};
+    let (net, val) = common::quick_mlp(1).unwrap();
+    let mut predictor = Predictor::new(&net).unwrap();
+    let x: SVector<f32, 784> = SVector::from_column_slice(val.get(0).unwrap().0);
+    let y: SVector<f32, 10> = predictor.predict_vector(&x).unwrap();
+    let plain = predictor.predict(val.get(0).unwrap().0).unwrap().to_vec();
+    assert_eq!(y.as_slice(), plain.as_slice());
+    assert_eq!(predictor.predict_vector_class(&x).unwrap(), y.argmax().0);
+
+    let rows = OMatrix::<f32, Dyn, Const<784>>::from_row_slice(&val.inputs()[..3 * 784]);
+    let batch = Tensor::<Cpu, Rank1<784>>::from_rows(&Cpu, &rows).unwrap();
+    assert_eq!(batch.to_vec().unwrap(), &val.inputs()[..3 * 784]);
+    let out = net.forward(&batch).unwrap();
+    let m = out.as_matrix();
+    assert_eq!((m.nrows(), m.ncols()), (3, 10));
+    assert_eq!(m.row(0).iter().copied().collect::<Vec<_>>(), plain);
+    assert_eq!(out.vector(0).unwrap(), y);
+    assert!(out.vector(3).is_none());
+    let again = Tensor::<Cpu, Rank1<784>>::from_vectors(&Cpu, &[x, x]).unwrap();
+    assert_eq!(again.batch(), 2);
+    // No samples is an error, not an empty tensor.
+    assert!(
+        Tensor::<Cpu, Rank1<784>>::from_rows(&Cpu, &OMatrix::<f32, Dyn, Const<784>>::zeros(0))
+            .is_err()
+    );
+}

@@ -33,7 +33,9 @@ fn loss_nudged(net: &mut Net, name: &str, i: usize, by: f32) -> f64 {
         Ok(())
     })
     .unwrap();
-    let value = SoftmaxCrossEntropy.value(&net.forward(&x).unwrap(), &y).unwrap();
+    let value = SoftmaxCrossEntropy
+        .value(&net.forward(&x).unwrap(), &y)
+        .unwrap();
     net.visit_params_mut("", &mut |n, p| {
         if n == name {
             let mut v = p.to_vec()?;
@@ -50,19 +52,38 @@ fn loss_nudged(net: &mut Net, name: &str, i: usize, by: f32) -> f64 {
 fn eval_mode_gradients_match_central_differences_by_name() {
     let mut net = Net::init(&Cpu, 1).unwrap();
     // Running statistics away from 0 and 1, as after some training.
-    net.bn.running_mean.set(&[0.3, -0.2, 0.1, 0.5, -0.4, 0.2]).unwrap();
-    net.bn.running_var.set(&[1.5, 0.7, 2.0, 0.9, 1.2, 0.6]).unwrap();
+    net.bn
+        .running_mean
+        .set(&[0.3, -0.2, 0.1, 0.5, -0.4, 0.2])
+        .unwrap();
+    net.bn
+        .running_var
+        .set(&[1.5, 0.7, 2.0, 0.9, 1.2, 0.6])
+        .unwrap();
     let (x, y) = batch();
     let before = net.bn.running_mean.to_vec().unwrap();
     let g = gradients(&mut net, &SoftmaxCrossEntropy, &x, &y, Mode::Eval).unwrap();
     let names: Vec<&str> = g.grads.iter().map(|g| g.name.as_str()).collect();
     assert_eq!(
         names,
-        ["fc1.weight", "fc1.bias", "bn.weight", "bn.bias", "fc2.weight", "fc2.bias"]
+        [
+            "fc1.weight",
+            "fc1.bias",
+            "bn.weight",
+            "bn.bias",
+            "fc2.weight",
+            "fc2.bias"
+        ]
     );
     assert_eq!(g.get("fc1.weight").unwrap().dims, [6, 4]);
-    assert_eq!(net.bn.running_mean.to_vec().unwrap(), before, "eval mode moved the statistics");
-    let expected_loss = SoftmaxCrossEntropy.value(&net.forward(&x).unwrap(), &y).unwrap();
+    assert_eq!(
+        net.bn.running_mean.to_vec().unwrap(),
+        before,
+        "eval mode moved the statistics"
+    );
+    let expected_loss = SoftmaxCrossEntropy
+        .value(&net.forward(&x).unwrap(), &y)
+        .unwrap();
     assert!((g.loss - expected_loss).abs() < 1e-6);
     let eps = 1e-2;
     for grad in &g.grads {
@@ -87,7 +108,14 @@ fn train_mode_is_a_training_step_without_the_update() {
     let mut a = Net::init(&Cpu, 2).unwrap();
     let mut b = Net::init(&Cpu, 2).unwrap();
     let weights = a.fc1.weight.to_vec().unwrap();
-    let g = gradients(&mut a, &SoftmaxCrossEntropy, &x, &y, Mode::Train { seed: 9 }).unwrap();
+    let g = gradients(
+        &mut a,
+        &SoftmaxCrossEntropy,
+        &x,
+        &y,
+        Mode::Train { seed: 9 },
+    )
+    .unwrap();
     // The running statistics moved, as in a PyTorch training step; the
     // weights did not.
     assert_ne!(a.bn.running_mean.to_vec().unwrap(), vec![0.0; 6]);
@@ -95,7 +123,9 @@ fn train_mode_is_a_training_step_without_the_update() {
     // The same as the long way round: a state, forward_train, the loss's
     // gradient, backward.
     let mut state = Default::default();
-    let pred = b.forward_train(&x, &mut state, &mut TrainCtx::new(9)).unwrap();
+    let pred = b
+        .forward_train(&x, &mut state, &mut TrainCtx::new(9))
+        .unwrap();
     let (loss, dy) = SoftmaxCrossEntropy.value_and_grad(pred, &y).unwrap();
     let mut grads = b.zero_grads(&Cpu).unwrap();
     b.backward(&x, &dy, &mut state, &mut grads).unwrap();

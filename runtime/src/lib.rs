@@ -17,6 +17,7 @@ pub mod init;
 pub mod io;
 pub mod layers;
 pub mod loss;
+mod matrix;
 pub mod model;
 pub mod ops;
 pub mod optim;
@@ -39,6 +40,9 @@ pub use init::Init;
 pub use layers::{Layer, TrainCtx};
 pub use loss::{BinaryCrossEntropy, Loss, Mse, SoftmaxCrossEntropy};
 pub use model::{Model, Summary, SummaryRow};
+/// nalgebra, the version whose matrices and vectors tensors and
+/// [`Predictor`] convert from and to.
+pub use nalgebra;
 pub use optim::{AdaGrad, Adam, AdamW, Optimizer, RmsProp, Sgd};
 pub use param::Param;
 pub use predict::Predictor;
