@@ -145,9 +145,10 @@ if [ "$mode" = gpu ]; then
     train mnist 0.92
     train lenet 0.95
 else
-    # The emulator runs kernels on the CPU, slowly: fewer epochs, lower bars.
+    # The emulator runs kernels on the CPU, slowly: one epoch of the MLP,
+    # a lower bar. LeNet's GPU training is covered by the GPU tests
+    # (lenet_trains_alike); a second example would cost CI a minute.
     train mnist 0.85 --epochs 1
-    train lenet 0.80 --epochs 1
 fi
 
 echo "== 6. benchmarks (criterion; samples per second)"

@@ -298,70 +298,55 @@ mod tests {
             classes: Some(2),
             ..Default::default()
         };
-        let err = from_bytes::<Rank1<2>, ClassIndex>(text.as_bytes(), "iris.csv", opts.clone())
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("line 3: column 2 is the class label 2, expected a whole number in 0..2"),
-            "{err}"
-        );
-        let err = from_bytes::<Rank1<2>, ClassIndex>(
-            b"a,species,b\n1,0,1e38\n",
-            "x.csv",
-            CsvOptions {
-                feature_scale: 10.0,
-                ..opts.clone()
-            },
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(
-            err.contains("column 3 is 100000000000000000000000000000000000000"),
-            "{err}"
-        );
-
-        let err = from_bytes::<Rank1<2>, ClassIndex>(
-            text.as_bytes(),
-            "iris.csv",
-            CsvOptions {
-                targets: TargetColumns::Named("class".into()),
-                ..opts.clone()
-            },
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(
-            err.contains(
-                "line 1: no column is named `class`; the header names `sepal`, `species`, `petal`"
+        let err_of = |bytes: &[u8], opts: CsvOptions| {
+            from_bytes::<Rank1<2>, ClassIndex>(bytes, "iris.csv", opts)
+                .unwrap_err()
+                .to_string()
+        };
+        let text = text.as_bytes();
+        for (bytes, opts, expected) in [
+            (
+                text,
+                opts.clone(),
+                "line 3: column 2 is the class label 2, expected a whole number in 0..2",
             ),
-            "{err}"
-        );
-        let err = from_bytes::<Rank1<2>, ClassIndex>(
-            text.as_bytes(),
-            "iris.csv",
-            CsvOptions {
-                header: false,
-                ..opts.clone()
-            },
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(err.contains("needs `header: true`"), "{err}");
-        let err = from_bytes::<Rank1<2>, ClassIndex>(
-            text.as_bytes(),
-            "iris.csv",
-            CsvOptions {
-                targets: TargetColumns::Index(3),
-                ..opts.clone()
-            },
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(
-            err.contains("3 (from 0) leaves no room for 1 target columns among 3"),
-            "{err}"
-        );
-        let err = from_bytes::<Rank1<3>, ClassIndex>(text.as_bytes(), "iris.csv", opts)
+            (
+                b"a,species,b\n1,0,1e38\n".as_slice(),
+                CsvOptions {
+                    feature_scale: 10.0,
+                    ..opts.clone()
+                },
+                "column 3 is 100000000000000000000000000000000000000",
+            ),
+            (
+                text,
+                CsvOptions {
+                    targets: TargetColumns::Named("class".into()),
+                    ..opts.clone()
+                },
+                "line 1: no column is named `class`; the header names `sepal`, `species`, `petal`",
+            ),
+            (
+                text,
+                CsvOptions {
+                    header: false,
+                    ..opts.clone()
+                },
+                "needs `header: true`",
+            ),
+            (
+                text,
+                CsvOptions {
+                    targets: TargetColumns::Index(3),
+                    ..opts.clone()
+                },
+                "3 (from 0) leaves no room for 1 target columns among 3",
+            ),
+        ] {
+            let err = err_of(bytes, opts);
+            assert!(err.contains(expected), "{err}");
+        }
+        let err = from_bytes::<Rank1<3>, ClassIndex>(text, "iris.csv", opts)
             .unwrap_err()
             .to_string();
         assert!(

@@ -355,20 +355,29 @@ mod tests {
         assert!(Dataset::<Rank1<2>, ClassIndex>::new(vec![0.0; 5], vec![0.0; 2]).is_err());
     }
 
+    /// The first input value of every sample of both parts, sorted: each
+    /// sample of a split appears once.
+    fn first_values<Y: Shape>(a: &Dataset<Rank1<2>, Y>, b: &Dataset<Rank1<2>, Y>) -> Vec<f32> {
+        let mut firsts: Vec<f32> = a
+            .inputs()
+            .iter()
+            .chain(b.inputs())
+            .step_by(2)
+            .copied()
+            .collect();
+        firsts.sort_by(f32::total_cmp);
+        firsts
+    }
+
     #[test]
     fn split_partitions_the_samples() {
         let d = toy(10);
         let (train, val) = d.split(0.3, 1).unwrap();
         assert_eq!((train.len(), val.len()), (7, 3));
-        let mut firsts: Vec<f32> = train
-            .inputs()
-            .iter()
-            .chain(val.inputs())
-            .step_by(2)
-            .copied()
-            .collect();
-        firsts.sort_by(f32::total_cmp);
-        assert_eq!(firsts, (0..10).map(|v| (v * 2) as f32).collect::<Vec<_>>());
+        assert_eq!(
+            first_values(&train, &val),
+            (0..10).map(|v| (v * 2) as f32).collect::<Vec<_>>()
+        );
     }
 
     #[test]
@@ -407,15 +416,10 @@ mod tests {
         );
         assert_eq!((train.len(), val.len()), (80, 20));
         // Every sample once, with its own label.
-        let mut seen: Vec<f32> = train
-            .inputs()
-            .iter()
-            .chain(val.inputs())
-            .step_by(2)
-            .copied()
-            .collect();
-        seen.sort_by(f32::total_cmp);
-        assert_eq!(seen, (0..100).map(|v| (v * 2) as f32).collect::<Vec<_>>());
+        assert_eq!(
+            first_values(&train, &val),
+            (0..100).map(|v| (v * 2) as f32).collect::<Vec<_>>()
+        );
         for part in [&train, &val] {
             for i in 0..part.len() {
                 let (x, y) = part.get(i).unwrap();
