@@ -91,15 +91,10 @@ pub fn check_layer<B: Backend, L: Layer<B>>(
         analytic.push(g.to_vec()?);
         Ok(())
     })?;
-    let mut names = Vec::new();
-    // Buffers (running statistics) have no gradient; visit_grads skips
-    // them, so the names skip them too.
-    layer.visit_params("", &mut |name, p| {
-        if p.is_trainable() {
-            names.push(name.to_string());
-        }
-        Ok(())
-    })?;
+    let names: Vec<String> = crate::train::trainable_params(layer)?
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
 
     let mut report = GradCheck::new();
     // Parameters, one value at a time.

@@ -298,31 +298,55 @@ pub fn conv2d(entries: &[Entry], i: usize, input: &Shape, ctx: &mut Ctx) -> Step
     ))
 }
 
-pub fn pool(entry: &Entry, max: bool, input: &Shape, ctx: &mut Ctx) -> Step {
-    let kind = entry.kind.to_string();
-    check_named(
-        entry,
-        &["kernel", "stride", "padding", "floor"],
-        &mut ctx.errors,
-    );
-    max_positional(
-        entry,
-        1,
-        &format!("write `{kind}(size)` with options `stride`, `padding`, `floor`"),
-        &mut ctx.errors,
-    );
-    let Some(kernel) = positional_or_named(entry, 0, "kernel", &mut ctx.errors) else {
-        ctx.errors.err(
-            args_span(entry),
-            format!("{kind} needs a window size, e.g. `{kind}(2)`"),
-        );
+/// How a pooling layer takes its one required size.
+struct SizeArg<'a> {
+    /// Every option the layer accepts.
+    options: &'a [&'a str],
+    /// The option the size may also be given as (`kernel = 2`).
+    key: &'a str,
+    /// The hint for extra positional arguments.
+    usage: &'a str,
+    /// The error when the size is missing.
+    missing: &'a str,
+    /// The size in messages about its value.
+    what: &'a str,
+}
+
+/// The options checked and the required size read, positional or named,
+/// as a number or a pair: its expression (where errors about it point)
+/// and its value.
+fn size_arg<'e>(
+    entry: &'e Entry,
+    arg: SizeArg<'_>,
+    ctx: &mut Ctx,
+) -> Option<(&'e Expr, (Dim, Dim))> {
+    check_named(entry, arg.options, &mut ctx.errors);
+    max_positional(entry, 1, arg.usage, &mut ctx.errors);
+    let Some(e) = positional_or_named(entry, 0, arg.key, &mut ctx.errors) else {
+        ctx.errors.err(args_span(entry), arg.missing);
         return None;
     };
-    let kernel = pair_or(
-        Some(kernel),
-        &format!("{kind}'s window size"),
+    let size = pair_or(
+        Some(e),
+        arg.what,
         false,
         (Dim::Known(1), Dim::Known(1)),
+        ctx,
+    )?;
+    Some((e, size))
+}
+
+pub fn pool(entry: &Entry, max: bool, input: &Shape, ctx: &mut Ctx) -> Step {
+    let kind = entry.kind.to_string();
+    let (_, kernel) = size_arg(
+        entry,
+        SizeArg {
+            options: &["kernel", "stride", "padding", "floor"],
+            key: "kernel",
+            usage: &format!("write `{kind}(size)` with options `stride`, `padding`, `floor`"),
+            missing: &format!("{kind} needs a window size, e.g. `{kind}(2)`"),
+            what: &format!("{kind}'s window size"),
+        },
         ctx,
     )?;
     // The stride defaults to the window, as in PyTorch and Keras.
@@ -380,25 +404,17 @@ pub fn pool(entry: &Entry, max: bool, input: &Shape, ctx: &mut Ctx) -> Step {
 /// (overlapping windows of two widths) are refused.
 pub fn adaptive_pool(entry: &Entry, max: bool, input: &Shape, ctx: &mut Ctx) -> Step {
     let kind = entry.kind.to_string();
-    check_named(entry, &["output_size"], &mut ctx.errors);
-    max_positional(
+    let (size, out) = size_arg(
         entry,
-        1,
-        &format!("write `{kind}(output_size)`, e.g. `{kind}(1)`"),
-        &mut ctx.errors,
-    );
-    let Some(size) = positional_or_named(entry, 0, "output_size", &mut ctx.errors) else {
-        ctx.errors.err(
-            args_span(entry),
-            format!("{kind} needs an output size, e.g. `{kind}(1)` for one value per channel"),
-        );
-        return None;
-    };
-    let out = pair_or(
-        Some(size),
-        &format!("{kind}'s output size"),
-        false,
-        (Dim::Known(1), Dim::Known(1)),
+        SizeArg {
+            options: &["output_size"],
+            key: "output_size",
+            usage: &format!("write `{kind}(output_size)`, e.g. `{kind}(1)`"),
+            missing: &format!(
+                "{kind} needs an output size, e.g. `{kind}(1)` for one value per channel"
+            ),
+            what: &format!("{kind}'s output size"),
+        },
         ctx,
     )?;
     let dims = image(entry, input, ctx)?;

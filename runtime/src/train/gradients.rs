@@ -66,6 +66,22 @@ impl Gradients {
     }
 }
 
+/// The name and dims of every trainable parameter of `model`, in the
+/// order [`Layer::visit_grads`] visits their gradients: buffers (running
+/// statistics) have no gradient, so they are left out here too.
+pub(crate) fn trainable_params<B: Backend, M: Layer<B>>(
+    model: &M,
+) -> Result<Vec<(String, Vec<usize>)>> {
+    let mut named = Vec::new();
+    model.visit_params("", &mut |name, p| {
+        if p.is_trainable() {
+            named.push((name.to_string(), p.dims().to_vec()));
+        }
+        Ok(())
+    })?;
+    Ok(named)
+}
+
 /// The loss of `model` on the batch `x` with targets `y`, and the gradient
 /// of every trainable parameter with its name, in one call.
 ///
@@ -109,13 +125,7 @@ where
     let mut grads = model.zero_grads(&dev)?;
     model.backward_params(x, &dy, &mut state, &mut grads)?;
 
-    let mut named = Vec::new();
-    model.visit_params("", &mut |name, p| {
-        if p.is_trainable() {
-            named.push((name.to_string(), p.dims().to_vec()));
-        }
-        Ok(())
-    })?;
+    let named = trainable_params(model)?;
     let mut values = Vec::with_capacity(named.len());
     model.visit_grads(&grads, &mut |_, g| {
         values.push(g.to_vec()?);

@@ -4,6 +4,7 @@ mod gradients;
 mod history;
 mod progress;
 
+pub(crate) use gradients::trainable_params;
 pub use gradients::{gradients, Gradients, Mode, NamedGrad};
 pub use history::{EpochStats, History};
 
