@@ -17,6 +17,7 @@ pub mod init;
 pub mod io;
 pub mod layers;
 pub mod loss;
+pub mod markers;
 mod matrix;
 pub mod model;
 pub mod ops;

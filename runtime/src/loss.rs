@@ -85,6 +85,9 @@ pub(crate) fn check_batch<B: Backend, S: Shape, T: Shape>(
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Mse;
 
+impl crate::markers::TakesSoftmaxOutput for Mse {}
+impl crate::markers::TakesSigmoidOutput for Mse {}
+
 impl<S: Shape> Loss<S> for Mse {
     type Target = S;
     fn kind(&self) -> LossKind {
@@ -115,6 +118,9 @@ impl<const N: usize> Loss<Rank1<N>> for SoftmaxCrossEntropy {
 /// targets, averaged over every value (PyTorch `BCELoss()`).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct BinaryCrossEntropy;
+
+impl crate::markers::TakesSoftmaxOutput for BinaryCrossEntropy {}
+impl crate::markers::TakesSigmoidOutput for BinaryCrossEntropy {}
 
 impl<S: Shape> Loss<S> for BinaryCrossEntropy {
     type Target = S;

@@ -13,6 +13,14 @@ use std::path::Path;
 /// save and load itself. `network!` implements it; generic code (`fit`,
 /// `evaluate`) takes any `Model`.
 pub trait Model<B: Backend>: Layer<B> + Sized {
+    /// What the last layer produces (see [`markers`](crate::markers)):
+    /// the losses that train the network depend on it.
+    type Head: crate::markers::Head;
+
+    /// Whether a gradient flows through every layer (see
+    /// [`markers`](crate::markers)).
+    type Backprop: crate::markers::Backprop;
+
     /// The device holding the parameters.
     fn device(&self) -> &B;
 

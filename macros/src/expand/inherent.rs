@@ -2,7 +2,7 @@
 //! `Model` implementation (`device`, `summary`).
 
 use super::{layer_init, param_count};
-use crate::shape::{Kind, Layer, Plan};
+use crate::shape::{Act, Kind, Layer, Plan};
 use proc_macro2::TokenStream;
 use quote::quote;
 
@@ -25,6 +25,8 @@ pub fn expand(plan: &Plan) -> TokenStream {
     let rows = plan.layers.iter().map(summary_rows);
     let name_str = name.to_string();
     let l = quote!(::staticnn::Layer::<B>);
+    let head = head(&plan.layers[n - 1]);
+    let backprop = backprop(plan);
 
     quote! {
         impl<B: ::staticnn::Backend> #name<B> {
@@ -69,6 +71,9 @@ pub fn expand(plan: &Plan) -> TokenStream {
         }
 
         impl<B: ::staticnn::Backend> ::staticnn::Model<B> for #name<B> {
+            type Head = #head;
+            type Backprop = #backprop;
+
             fn device(&self) -> &B {
                 &self.__device
             }
@@ -116,4 +121,40 @@ fn summary_rows(layer: &Layer) -> TokenStream {
         );
         #inner
     }
+}
+
+/// What the last layer produces, for the losses' checks
+/// (`staticnn::markers`).
+fn head(last: &Layer) -> TokenStream {
+    let m = quote!(::staticnn::markers);
+    match &last.kind {
+        Kind::Softmax => quote!(#m::EndsInSoftmax),
+        Kind::Act(Act::Sigmoid) => quote!(#m::EndsInSigmoid),
+        Kind::Network { ty } => quote!(<#ty<B> as ::staticnn::Model<B>>::Head),
+        _ => quote!(#m::EndsInOther),
+    }
+}
+
+/// Whether a gradient flows through every layer: not through `Step`, nor
+/// through a block or nested network that holds one.
+fn backprop(plan: &Plan) -> TokenStream {
+    let m = quote!(::staticnn::markers);
+    let of = |name: &syn::Ident| quote!(<#name<B> as ::staticnn::Model<B>>::Backprop);
+    let mut parts = Vec::new();
+    for layer in &plan.layers {
+        match &layer.kind {
+            Kind::Act(Act::Step) => return quote!(#m::ThroughStep),
+            Kind::Network { ty } => parts.push(of(ty)),
+            Kind::Residual { body, shortcut } => {
+                parts.push(of(&body.name));
+                if let Some((_, sc)) = shortcut {
+                    parts.push(of(&sc.name));
+                }
+            }
+            _ => {}
+        }
+    }
+    parts.into_iter().fold(quote!(#m::Differentiable), |acc, part| {
+        quote!(<#acc as #m::And<#part>>::Out)
+    })
 }

@@ -6,13 +6,14 @@ mod inherent;
 mod layer_impl;
 mod structs;
 
-use crate::shape::{Act, ConstCheck, Dim, Kind, Layer, Plan};
+use crate::shape::{Act, Dim, Kind, Layer, Plan};
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::Ident;
 
 pub fn expand(plan: &Plan) -> TokenStream {
-    let checks = plan.checks.iter().map(const_check);
+    let checks = const_checks(plan);
+    let consts = &plan.consts;
     let structs = structs::expand(plan);
     let layer_impl = layer_impl::expand(plan);
     let inherent = inherent::expand(plan);
@@ -26,7 +27,8 @@ pub fn expand(plan: &Plan) -> TokenStream {
         _ => None,
     });
     quote! {
-        #(#checks)*
+        #(#consts)*
+        #checks
         #structs
         #layer_impl
         #inherent
@@ -34,13 +36,33 @@ pub fn expand(plan: &Plan) -> TokenStream {
     }
 }
 
-/// A compile-time assertion at the user's token, for sizes the macro cannot
-/// see (paths to `const` items).
-fn const_check(c: &ConstCheck) -> TokenStream {
-    let (cond, msg) = (&c.cond, Literal::string(&c.message));
-    quote_spanned! {c.span=>
-        const _: () = ::core::assert!(#cond, #msg);
+/// The compile-time assertions at the user's tokens, for sizes the macro
+/// cannot see (paths to `const` items). Each holds only if every one
+/// before it held: a const kernel too large for its input makes the next
+/// layers' sizes meaningless, and their assertions would fail too. So the
+/// first mistake is the one error.
+fn const_checks(plan: &Plan) -> TokenStream {
+    let mut out = TokenStream::new();
+    let mut all_so_far: Option<Ident> = None;
+    for (i, c) in plan.checks.iter().enumerate() {
+        let cond = &c.cond;
+        // The message is `assert!`'s format string.
+        let msg = Literal::string(&c.message.replace('{', "{{").replace('}', "}}"));
+        let (guard, and) = match &all_so_far {
+            Some(prev) => (quote!(!#prev ||), quote!(#prev &&)),
+            None => (quote!(), quote!()),
+        };
+        out.extend(quote_spanned! {c.span=>
+            const _: () = ::core::assert!(#guard #cond, #msg);
+        });
+        let ok = format_ident!("__STATICNN_{}_OK_{}", plan.name, i);
+        out.extend(quote! {
+            #[allow(non_upper_case_globals)]
+            const #ok: bool = #and #cond;
+        });
+        all_so_far = Some(ok);
     }
+    out
 }
 
 fn grads_name(plan: &Plan) -> Ident {

@@ -1,25 +1,85 @@
 //! Reading layer arguments: sizes, pairs of sizes, numbers, flags and the
 //! `key = value` options, each with an error at the user's token.
 
-use super::{ConstCheck, Dim, Errors};
+use super::{ConstCheck, Ctx, Dim, Errors};
 use crate::parse::Entry;
 use proc_macro2::{Literal, Span, TokenStream};
 use quote::{quote, ToTokens};
 use syn::spanned::Spanned;
 use syn::{Expr, ExprLit, ExprTuple, ExprUnary, Lit, UnOp};
 
+/// The expression as the user would write it: `C*H*W`, `K as f32`.
 pub fn expr_text(e: &Expr) -> String {
-    e.to_token_stream().to_string().replace(' ', "")
+    let spaced = e.to_token_stream().to_string();
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    let chars: Vec<char> = spaced.chars().collect();
+    // Keep a space only between two words (`K as f32`).
+    (0..chars.len())
+        .filter(|&i| {
+            chars[i] != ' '
+                || (word(i.checked_sub(1).map(|j| chars[j])) && word(chars.get(i + 1).copied()))
+        })
+        .map(|i| chars[i])
+        .collect()
+}
+
+/// The const expressions of one network (`HIDDEN`, `C * H * W`), each
+/// written once as a `const` item that the generated code names wherever
+/// it needs the value. A mistake in one (a `let` variable, a value of the
+/// wrong type) is then one error at the user's token, not one for every
+/// type and assertion that uses it.
+pub struct Hoist {
+    prefix: String,
+    /// `(type, the user's text, the item's name)` of each item so far.
+    names: Vec<(&'static str, String, syn::Ident)>,
+    pub items: Vec<TokenStream>,
+}
+
+impl Hoist {
+    pub fn new(network: &syn::Ident) -> Self {
+        Hoist {
+            prefix: format!("__STATICNN_{network}"),
+            names: Vec::new(),
+            items: Vec::new(),
+        }
+    }
+
+    /// The name of a `const` of type `ty` holding `e` (one per distinct
+    /// expression and type).
+    fn name(&mut self, e: &Expr, ty: &'static str) -> TokenStream {
+        let text = expr_text(e);
+        if let Some((.., name)) = self.names.iter().find(|(t, x, _)| *t == ty && *x == text) {
+            return name.to_token_stream();
+        }
+        let name = quote::format_ident!("{}_{}", self.prefix, self.names.len());
+        let item = if ty == "usize" {
+            quote::quote_spanned!(e.span()=> const #name: usize = #e;)
+        } else {
+            // Float options accept any number type, as PyTorch does.
+            quote::quote_spanned!(e.span()=> const #name: f32 = (#e) as f32;)
+        };
+        self.items.push(quote! {
+            #[allow(non_upper_case_globals, dead_code, unused_parens, unused_braces)]
+            #item
+        });
+        self.names.push((ty, text, name.clone()));
+        name.to_token_stream()
+    }
+
+    /// How many items there are, to roll back to with [`Hoist::truncate`].
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn truncate(&mut self, len: usize) {
+        self.items.truncate(len);
+        self.names.truncate(len);
+    }
 }
 
 /// A size: a positive integer literal, or a const expression checked by
 /// rustc. With `allow_zero` (padding), zero is allowed.
-pub fn size(
-    e: &Expr,
-    what: &str,
-    allow_zero: bool,
-    checks: &mut Vec<ConstCheck>,
-) -> syn::Result<Dim> {
+pub fn size(e: &Expr, what: &str, allow_zero: bool, ctx: &mut Ctx) -> syn::Result<Dim> {
     match e {
         Expr::Lit(ExprLit {
             lit: Lit::Int(i), ..
@@ -63,29 +123,25 @@ pub fn size(
                 }
             }
             let text = expr_text(e);
+            let name = ctx.hoist.name(e, "usize");
             if !allow_zero {
-                checks.push(ConstCheck {
-                    cond: quote!((#e) > 0),
+                ctx.checks.push(ConstCheck {
+                    cond: quote!(#name > 0),
                     message: format!("{what} `{text}` must be at least 1"),
                     span: e.span(),
                 });
             }
-            Ok(Dim::Const(e.to_token_stream(), text))
+            Ok(Dim::Const(name, text))
         }
     }
 }
 
 /// A `(rows, cols)` pair written `n` (square) or `(r, c)`.
-pub fn pair(
-    e: &Expr,
-    what: &str,
-    allow_zero: bool,
-    checks: &mut Vec<ConstCheck>,
-) -> syn::Result<(Dim, Dim)> {
+pub fn pair(e: &Expr, what: &str, allow_zero: bool, ctx: &mut Ctx) -> syn::Result<(Dim, Dim)> {
     match e {
         Expr::Tuple(ExprTuple { elems, .. }) if elems.len() == 2 => Ok((
-            size(&elems[0], &format!("{what} (rows)"), allow_zero, checks)?,
-            size(&elems[1], &format!("{what} (columns)"), allow_zero, checks)?,
+            size(&elems[0], &format!("{what} (rows)"), allow_zero, ctx)?,
+            size(&elems[1], &format!("{what} (columns)"), allow_zero, ctx)?,
         )),
         Expr::Tuple(_) | Expr::Array(_) => Err(syn::Error::new(
             e.span(),
@@ -95,7 +151,7 @@ pub fn pair(
             ),
         )),
         _ => {
-            let d = size(e, what, allow_zero, checks)?;
+            let d = size(e, what, allow_zero, ctx)?;
             Ok((d.clone(), d))
         }
     }
@@ -119,9 +175,13 @@ pub fn float_lit(e: &Expr) -> Option<f64> {
     }
 }
 
-/// A float argument: a literal, or a const path passed through as an f32
-/// expression.
-pub fn float_arg(e: &Expr, what: &str) -> syn::Result<(Option<f64>, TokenStream)> {
+/// A float argument: a literal, or a const expression (a `const` item, a
+/// call to a `const fn`, arithmetic on them) hoisted into an `f32` const.
+pub fn float_arg(
+    e: &Expr,
+    what: &str,
+    hoist: &mut Hoist,
+) -> syn::Result<(Option<f64>, TokenStream)> {
     if let Some(v) = float_lit(e) {
         return Ok((
             Some(v),
@@ -129,11 +189,17 @@ pub fn float_arg(e: &Expr, what: &str) -> syn::Result<(Option<f64>, TokenStream)
         ));
     }
     match e {
-        Expr::Path(_) | Expr::Paren(_) | Expr::Binary(_) => Ok((None, quote!(((#e) as f32)))),
-        _ => Err(syn::Error::new(
+        Expr::Lit(_)
+        | Expr::Tuple(_)
+        | Expr::Array(_)
+        | Expr::Range(_)
+        | Expr::Closure(_)
+        | Expr::Reference(_)
+        | Expr::Assign(_) => Err(syn::Error::new(
             e.span(),
             format!("{what} must be a number, found `{}`", expr_text(e)),
         )),
+        _ => Ok((None, hoist.name(e, "f32"))),
     }
 }
 

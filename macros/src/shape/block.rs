@@ -190,6 +190,7 @@ fn sub_plan(
         input: input.clone(),
         layers,
         checks: Vec::new(),
+        consts: Vec::new(),
     })
 }
 
@@ -221,7 +222,7 @@ fn declared_output(entry: &Entry, ctx: &mut Ctx) -> Option<Shape> {
     }
     let mut out = Vec::new();
     for d in dims {
-        match super::args::size(d, "an output dimension", false, &mut ctx.checks) {
+        match super::args::size(d, "an output dimension", false, ctx) {
             Ok(d) => out.push(d),
             Err(e) => {
                 ctx.errors.push(e);

@@ -81,12 +81,7 @@ pub fn dense(entries: &[Entry], i: usize, input: &Shape, ctx: &mut Ctx) -> Step 
             );
             return None;
         }
-        [n] => match size(
-            n,
-            "Dense's number of output features",
-            false,
-            &mut ctx.checks,
-        ) {
+        [n] => match size(n, "Dense's number of output features", false, ctx) {
             Ok(d) => d,
             Err(e) => {
                 ctx.errors.push(e);
@@ -136,17 +131,19 @@ pub fn activation(entry: &Entry, act: Act, input: &Shape, ctx: &mut Ctx) -> Step
 }
 
 pub fn leaky_relu(entry: &Entry, input: &Shape, ctx: &mut Ctx) -> Step {
-    let (value, slope) = match single_arg(entry, "slope", &mut ctx.errors) {
-        None => (Some(0.01), quote!(0.01)),
-        Some(e) => match float_arg(e, "LeakyRelu's slope") {
-            Ok(v) => v,
+    let (shown, slope) = match single_arg(entry, "slope", &mut ctx.errors) {
+        None => ("0.01".to_string(), quote!(0.01)),
+        Some(e) => match float_arg(e, "LeakyRelu's slope", &mut ctx.hoist) {
+            Ok((value, tokens)) => (
+                value.map_or_else(|| expr_text(e), |v| v.to_string()),
+                tokens,
+            ),
             Err(e) => {
                 ctx.errors.push(e);
                 return None;
             }
         },
     };
-    let shown = value.map_or_else(|| "..".to_string(), |v| v.to_string());
     Some((
         Kind::LeakyRelu { slope },
         input.clone(),
@@ -186,7 +183,7 @@ fn ranged_float(
     ctx: &mut Ctx,
 ) -> Option<(TokenStream, String)> {
     let Range { text, ok, cond } = range;
-    match float_arg(e, what) {
+    match float_arg(e, what, &mut ctx.hoist) {
         Ok((Some(v), tokens)) => {
             if !ok(v) {
                 ctx.errors.err(
@@ -291,7 +288,7 @@ pub fn batch_norm(entry: &Entry, input: &Shape, ctx: &mut Ctx) -> Step {
 
 /// A size from `Dense(n)`-like positions, reused by the window layers.
 pub fn require_size(e: &Expr, what: &str, ctx: &mut Ctx) -> Option<Dim> {
-    match size(e, what, false, &mut ctx.checks) {
+    match size(e, what, false, ctx) {
         Ok(d) => Some(d),
         Err(err) => {
             ctx.errors.push(err);

@@ -195,6 +195,8 @@ pub struct Plan {
     pub input: Shape,
     pub layers: Vec<Layer>,
     pub checks: Vec<ConstCheck>,
+    /// The `const` items of its const expressions (see [`args::Hoist`]).
+    pub consts: Vec<TokenStream>,
 }
 
 impl Plan {
@@ -220,20 +222,33 @@ impl NetSig {
     }
 }
 
-/// Collects errors so one expansion reports as many as it can (as
-/// serde_derive's `Ctxt` does).
+/// Collects errors so one expansion reports as many mistakes as it can
+/// (as serde_derive's `Ctxt` does), one error per mistake.
 #[derive(Default)]
-pub struct Errors(Option<syn::Error>);
+pub struct Errors(Vec<syn::Error>);
 
 impl Errors {
     pub fn push(&mut self, e: syn::Error) {
-        match &mut self.0 {
-            Some(all) => all.combine(e),
-            None => self.0 = Some(e),
-        }
+        self.0.push(e);
     }
     pub fn err(&mut self, span: Span, msg: impl std::fmt::Display) {
         self.push(syn::Error::new(span, msg));
+    }
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    /// Keep only the first error since `start`: the later ones about the
+    /// same layer follow from it (an unknown option, then "needs a kernel
+    /// size"; PyTorch's argument order, then a window too large).
+    pub fn keep_first_since(&mut self, start: usize) {
+        self.0.truncate(self.0.len().min(start + 1));
+    }
+    /// All errors as one, if any.
+    pub fn take(&mut self) -> Option<syn::Error> {
+        let mut all = std::mem::take(&mut self.0).into_iter();
+        let mut first = all.next()?;
+        all.for_each(|e| first.combine(e));
+        Some(first)
     }
 }
 
@@ -248,6 +263,8 @@ pub struct Ctx<'a> {
     pub derives: Vec<Attribute>,
     /// Checking a layer after an earlier error, with a made-up input.
     pub guessing: bool,
+    /// The network's const expressions, as items.
+    pub hoist: args::Hoist,
 }
 
 impl Ctx<'_> {
@@ -341,28 +358,39 @@ fn layer(
 /// it). `None` when anything is in error.
 fn list(owner: &Ident, entries: &[Entry], input: &Shape, ctx: &mut Ctx) -> Option<Vec<Layer>> {
     // Field names: the user's, or `_{index}` (PyTorch's index name); any clash is an error.
-    let mut seen: Vec<(String, Span, bool)> = Vec::new();
+    // One error per clash, at the user's name, saying which layer had it
+    // first (a proc macro cannot attach a note at a second place).
+    let mut seen: Vec<(String, Span, usize)> = Vec::new();
     let mut clash = false;
     for (i, entry) in entries.iter().enumerate() {
-        let (field, span, named) = match &entry.name {
-            Some(n) => (n.to_string(), n.span(), true),
-            None => (format!("_{i}"), entry.kind.span(), false),
+        let (field, span) = match &entry.name {
+            Some(n) => (n.to_string(), n.span()),
+            None => (format!("_{i}"), entry.kind.span()),
         };
-        if let Some((_, first, first_named)) = seen.iter().find(|(f, ..)| *f == field) {
-            let msg = if *first_named && named {
-                format!("duplicate layer name `{field}`; every named layer needs its own name")
-            } else {
-                format!("the name `{field}` clashes with the field `network!` gives the unnamed layer at that index; pick another name")
+        if let Some((_, first_span, first)) = seen.iter().find(|(f, ..)| *f == field) {
+            let layer = |j: usize| {
+                let e = &entries[j];
+                let name = e.name.as_ref().map_or(String::new(), |n| format!("{n}: "));
+                format!("layer {j} (`{name}{}`)", args::display(e))
             };
-            let mut e = syn::Error::new(if named { span } else { *first }, msg);
-            e.combine(syn::Error::new(
-                if named { *first } else { span },
-                format!("`{field}` first used here"),
-            ));
-            ctx.errors.push(e);
+            let (msg, at) = match (&entries[*first].name, &entry.name) {
+                (Some(_), Some(_)) => (
+                    format!("duplicate layer name `{field}`: {} already has it; every named layer needs its own name", layer(*first)),
+                    span,
+                ),
+                (None, _) => (
+                    format!("the name `{field}` clashes with the field `network!` gives the unnamed {}; pick another name", layer(*first)),
+                    span,
+                ),
+                (Some(_), None) => (
+                    format!("the name `{field}` clashes with the field `network!` gives the unnamed {}; pick another name", layer(i)),
+                    *first_span,
+                ),
+            };
+            ctx.errors.err(at, msg);
             clash = true;
         } else {
-            seen.push((field, span, named));
+            seen.push((field, span, i));
         }
     }
 
@@ -383,14 +411,22 @@ fn list(owner: &Ident, entries: &[Entry], input: &Shape, ctx: &mut Ctx) -> Optio
             // arguments can still be checked, so the user sees every
             // mistake at once. While guessing, errors that depend on the
             // input shape are dropped, and so are const assertions.
-            let (was, checks) = (ctx.guessing, ctx.checks.len());
+            let (was, checks, hoisted) = (ctx.guessing, ctx.checks.len(), ctx.hoist.len());
             ctx.guessing = true;
+            let start = ctx.errors.len();
             let _ = layer(entries, i, &field, owner, &Shape(vec![Dim::Known(1)]), ctx);
+            ctx.errors.keep_first_since(start);
             ctx.guessing = was;
             ctx.checks.truncate(checks);
+            ctx.hoist.truncate(hoisted);
             continue;
         }
-        let Some((kind, output, display)) = layer(entries, i, &field, owner, &shape, ctx) else {
+        let start = ctx.errors.len();
+        let step = layer(entries, i, &field, owner, &shape, ctx);
+        if !matches!(entry.kind.to_string().as_str(), "Residual") {
+            ctx.errors.keep_first_since(start);
+        }
+        let Some((kind, output, display)) = step else {
             shapes_known = false;
             continue;
         };
@@ -425,6 +461,7 @@ pub fn analyze(net: Network, known: &[NetSig]) -> syn::Result<Plan> {
             .cloned()
             .collect(),
         guessing: false,
+        hoist: args::Hoist::new(&net.name),
     };
 
     if net.input.is_empty() || net.input.len() > 3 {
@@ -438,7 +475,7 @@ pub fn analyze(net: Network, known: &[NetSig]) -> syn::Result<Plan> {
     }
     let mut input_dims = Vec::new();
     for d in &net.input {
-        match args::size(d, "an input dimension", false, &mut ctx.checks) {
+        match args::size(d, "an input dimension", false, &mut ctx) {
             Ok(d) => input_dims.push(d),
             Err(e) => ctx.errors.push(e),
         }
@@ -452,12 +489,12 @@ pub fn analyze(net: Network, known: &[NetSig]) -> syn::Result<Plan> {
             ),
         );
     }
-    if let Some(e) = ctx.errors.0.take() {
+    if let Some(e) = ctx.errors.take() {
         return Err(e);
     }
     let input = Shape(input_dims);
     let layers = list(&net.name, &net.entries, &input, &mut ctx);
-    if let Some(e) = ctx.errors.0.take() {
+    if let Some(e) = ctx.errors.take() {
         return Err(e);
     }
     let Some(layers) = layers else {
@@ -470,6 +507,7 @@ pub fn analyze(net: Network, known: &[NetSig]) -> syn::Result<Plan> {
         input,
         layers,
         checks: ctx.checks,
+        consts: ctx.hoist.items,
     })
 }
 

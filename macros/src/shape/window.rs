@@ -93,6 +93,11 @@ fn axis(
     }
     let (ie, ke, se, pe) = (input.expr(), k.expr(), s.expr(), p.expr());
     let span = entry.kind.span();
+    // Called as a function on `usize`, not as a method: with literals on
+    // the left, `(8 + 2 * 0).saturating_sub(K)` has an ambiguous integer
+    // receiver (E0689). Saturating, so that a window too large gives the
+    // assertion below, not an overflow in the type's size first.
+    let room = quote!(::core::primitive::usize::saturating_sub(#ie + 2 * #pe, #ke));
     ctx.checks.push(ConstCheck {
         cond: quote!(#ke <= #ie + 2 * #pe),
         message: format!(
@@ -105,7 +110,7 @@ fn axis(
     });
     if exact {
         ctx.checks.push(ConstCheck {
-            cond: quote!((#ie + 2 * #pe).saturating_sub(#ke) % #se == 0),
+            cond: quote!(#room % #se == 0),
             message: format!(
                 "{what}'s window ({}, stride {}) must tile its input ({}) exactly, or the last rows and columns are dropped; write `floor = true` to drop them as PyTorch does",
                 k.text(),
@@ -116,7 +121,7 @@ fn axis(
         });
     }
     Ok(Dim::Const(
-        quote!(((#ie + 2 * #pe).saturating_sub(#ke)) / #se + 1),
+        quote!(#room / #se + 1),
         format!(
             "({} + 2*{} - {})/{} + 1",
             input.text(),
@@ -192,7 +197,7 @@ fn pair_or(
 ) -> Option<(Dim, Dim)> {
     match e {
         None => Some(default),
-        Some(e) => match pair(e, what, allow_zero, &mut ctx.checks) {
+        Some(e) => match pair(e, what, allow_zero, ctx) {
             Ok(p) => Some(p),
             Err(err) => {
                 ctx.errors.push(err);
@@ -218,22 +223,51 @@ fn padding(
     match word.as_deref() {
         Some("valid") => Some((Dim::Known(0), Dim::Known(0))),
         Some("same") => {
-            let half = |k: &Dim, s: &Dim| match (k, s) {
-                (Dim::Known(k), Dim::Known(1)) if k % 2 == 1 => Some(Dim::Known((k - 1) / 2)),
-                _ => None,
-            };
-            match (half(&kernel.0, &stride.0), half(&kernel.1, &stride.1)) {
-                (Some(h), Some(w)) => Some((h, w)),
-                _ => {
-                    ctx.errors.err(
-                        span.unwrap_or_else(proc_macro2::Span::call_site),
-                        "`padding = same` needs stride 1 and an odd kernel size written as a literal; give the padding as a number instead",
-                    );
-                    None
-                }
-            }
+            let span = span.unwrap_or_else(proc_macro2::Span::call_site);
+            let h = same_half(&kernel.0, &stride.0, span, ctx);
+            let w = same_half(&kernel.1, &stride.1, span, ctx);
+            Some((h?, w?))
         }
         _ => pair_or(e, "padding", true, (Dim::Known(0), Dim::Known(0)), ctx),
+    }
+}
+
+/// The padding on each side that keeps an axis' length (`padding =
+/// same`): half of an odd kernel, at stride 1. Checked here for literals;
+/// for a const kernel or stride, by const assertions at `same`.
+fn same_half(kernel: &Dim, stride: &Dim, span: proc_macro2::Span, ctx: &mut Ctx) -> Option<Dim> {
+    const RULE: &str = "`padding = same` needs stride 1 and an odd kernel size";
+    match (kernel, stride) {
+        (Dim::Known(k), Dim::Known(1)) if k % 2 == 1 => Some(Dim::Known((k - 1) / 2)),
+        (Dim::Known(k), Dim::Known(s)) => {
+            let why = if *s != 1 {
+                format!("stride {s}")
+            } else {
+                format!("kernel {k}")
+            };
+            ctx.errors.err(
+                span,
+                format!("{RULE}, found {why}; give the padding as a number instead"),
+            );
+            None
+        }
+        _ => {
+            let (k, s) = (kernel.expr(), stride.expr());
+            for (cond, found) in [
+                (quote!(#k % 2 == 1), format!("kernel `{}`", kernel.text())),
+                (quote!(#s == 1), format!("stride `{}`", stride.text())),
+            ] {
+                ctx.checks.push(ConstCheck {
+                    cond,
+                    message: format!("{RULE}; check {found}, or give the padding as a number"),
+                    span,
+                });
+            }
+            Some(Dim::Const(
+                quote!(::core::primitive::usize::saturating_sub(#k, 1) / 2),
+                format!("({} - 1)/2", kernel.text()),
+            ))
+        }
     }
 }
 

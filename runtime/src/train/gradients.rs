@@ -5,6 +5,8 @@
 use crate::backend::Backend;
 use crate::layers::{Layer, TrainCtx};
 use crate::loss::Loss;
+use crate::markers::Fits;
+use crate::model::Model;
 use crate::tensor::Tensor;
 use crate::Result;
 
@@ -112,8 +114,10 @@ pub fn gradients<B, M, L>(
 ) -> Result<Gradients>
 where
     B: Backend,
-    M: Layer<B>,
+    M: Model<B>,
     L: Loss<M::Output>,
+    M::Head: Fits<L>,
+    M::Backprop: crate::markers::Trainable,
 {
     let dev = x.device().clone();
     let mut state = M::State::default();

@@ -14,6 +14,7 @@ use crate::data::Dataset;
 use crate::layers::{Layer, TrainCtx};
 use crate::loss::Loss;
 use crate::model::Model;
+use crate::markers::{Fits, Trainable};
 use crate::ops::loss::{class_of, LossKind};
 use crate::optim::{LrSchedule, Optimizer};
 use crate::param::Param;
@@ -234,8 +235,10 @@ pub fn train_step<B, M, L, O>(
 ) -> Result<f32>
 where
     B: Backend,
-    M: Layer<B>,
+    M: Model<B>,
     L: Loss<M::Output>,
+    M::Head: Fits<L>,
+    M::Backprop: Trainable,
     O: Optimizer<B>,
 {
     buffers.sums.reset(x.device())?;
@@ -258,8 +261,10 @@ pub fn train_step_deferred<B, M, L, O>(
 ) -> Result<()>
 where
     B: Backend,
-    M: Layer<B>,
+    M: Model<B>,
     L: Loss<M::Output>,
+    M::Head: Fits<L>,
+    M::Backprop: Trainable,
     O: Optimizer<B>,
 {
     let out = model.forward_train(x, &mut buffers.state, ctx)?;
@@ -316,6 +321,7 @@ where
     B: Backend,
     M: Model<B>,
     L: Loss<M::Output>,
+    M::Head: Fits<L>,
 {
     if batch_size == 0 {
         return Err(Error::config("batch size", "must be at least 1"));
@@ -489,6 +495,8 @@ where
     B: Backend,
     M: Model<B>,
     L: Loss<M::Output>,
+    M::Head: Fits<L>,
+    M::Backprop: Trainable,
     O: Optimizer<B>,
 {
     if cfg.batch_size == 0 {
