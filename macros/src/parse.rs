@@ -47,6 +47,9 @@ pub struct Entry {
     pub name: Option<Ident>,
     /// `Dense`.
     pub kind: Ident,
+    /// The path before the kind, as written: `nn::` or `nn.` (PyTorch's
+    /// habit, refused), or `models::` for a network from another module.
+    pub path: Option<PathPrefix>,
     /// Positional arguments, in order.
     pub args: Vec<Expr>,
     /// `key = value` arguments, in order.
@@ -57,6 +60,15 @@ pub struct Entry {
     pub block: Option<Block>,
     /// `-> [2]`: the declared output shape of a network used as a layer.
     pub output: Option<(Vec<Expr>, Span)>,
+}
+
+/// `a::b::` (or `nn.`) before a layer's name.
+pub struct PathPrefix {
+    /// The whole path, kind included, when written with `::`.
+    pub path: Option<syn::Path>,
+    /// The prefix as written, `nn.` or `models::`.
+    pub text: String,
+    pub span: Span,
 }
 
 /// A nested list of layers, with an optional `+ name: { ... }` shortcut.
@@ -173,12 +185,41 @@ impl Parse for Entry {
         } else {
             None
         };
-        let kind: Ident = input.parse().map_err(|e| {
+        let mut kind: Ident = input.parse().map_err(|e| {
             syn::Error::new(
                 e.span(),
                 "expected a layer, e.g. `Dense(128)`, `Relu` or `name: Dense(10)`",
             )
         })?;
+        // `nn::Linear` or `nn.Linear`: the path is kept so that the shape
+        // stage can say what to write (or use it for a network from
+        // another module).
+        let mut path = None;
+        let (mut segments, mut text, mut dotted) = (vec![kind.clone()], String::new(), false);
+        let start = kind.span();
+        while input.peek(Token![::]) || (input.peek(Token![.]) && input.peek2(Ident)) {
+            if input.peek(Token![::]) {
+                input.parse::<Token![::]>()?;
+                text += &format!("{kind}::");
+            } else {
+                input.parse::<Token![.]>()?;
+                text += &format!("{kind}.");
+                dotted = true;
+            }
+            kind = input.parse()?;
+            segments.push(kind.clone());
+        }
+        if segments.len() > 1 {
+            let full: Option<syn::Path> = (!dotted).then(|| {
+                let segments = segments.iter();
+                syn::parse_quote!(#(#segments)::*)
+            });
+            path = Some(PathPrefix {
+                path: full,
+                text,
+                span: start.join(kind.span()).unwrap_or(start),
+            });
+        }
         let (mut args, mut named, mut args_span) = (Vec::new(), Vec::new(), None);
         if input.peek(syn::token::Paren) {
             let content;
@@ -236,6 +277,7 @@ impl Parse for Entry {
         Ok(Entry {
             name,
             kind,
+            path,
             args,
             named,
             args_span,

@@ -139,7 +139,7 @@ fn head(last: &Layer) -> TokenStream {
 /// through a block or nested network that holds one.
 fn backprop(plan: &Plan) -> TokenStream {
     let m = quote!(::staticnn::markers);
-    let of = |name: &syn::Ident| quote!(<#name<B> as ::staticnn::Model<B>>::Backprop);
+    let of = |name: &dyn quote::ToTokens| quote!(<#name<B> as ::staticnn::Model<B>>::Backprop);
     let mut parts = Vec::new();
     for layer in &plan.layers {
         match &layer.kind {
@@ -154,7 +154,8 @@ fn backprop(plan: &Plan) -> TokenStream {
             _ => {}
         }
     }
-    parts.into_iter().fold(quote!(#m::Differentiable), |acc, part| {
-        quote!(<#acc as #m::And<#part>>::Out)
-    })
+    parts.into_iter().fold(
+        quote!(#m::Differentiable),
+        |acc, part| quote!(<#acc as #m::And<#part>>::Out),
+    )
 }

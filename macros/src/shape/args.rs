@@ -225,9 +225,24 @@ pub fn named<'a>(entry: &'a Entry, key: &str) -> Option<&'a Expr> {
 /// given twice.
 pub fn check_named(entry: &Entry, allowed: &[&str], errors: &mut Errors) {
     let kind = &entry.kind;
-    for (i, (k, _)) in entry.named.iter().enumerate() {
+    for (i, (k, v)) in entry.named.iter().enumerate() {
         let key = k.to_string();
         if !allowed.contains(&key.as_str()) {
+            let foreign = super::suggest::FOREIGN_OPTIONS
+                .iter()
+                .find(|(theirs, ours, _)| *theirs == key && allowed.contains(ours));
+            if let Some((_, ours, whose)) = foreign {
+                let msg = if *ours == "floor" {
+                    format!("PyTorch's `ceil_mode` is `floor` here, the other way round: `ceil_mode = False` (PyTorch's default) is `floor = true`; {kind} without `floor` refuses windows that do not tile the input")
+                } else {
+                    format!(
+                        "`{key}` is {whose} name; {kind} calls it `{ours}`: write `{ours} = {}`",
+                        expr_text(v)
+                    )
+                };
+                errors.err(k.span(), msg);
+                continue;
+            }
             let close = allowed
                 .iter()
                 .find(|a| super::suggest::edit_distance(a, &key) <= 2);
@@ -298,6 +313,10 @@ pub fn single_arg<'a>(entry: &'a Entry, key: &str, errors: &mut Errors) -> Optio
 }
 
 pub fn no_args(entry: &Entry, errors: &mut Errors) {
+    // `Relu()` as in PyTorch's `nn.ReLU()` is fine.
+    if entry.args.is_empty() && entry.named.is_empty() {
+        return;
+    }
     if let Some(span) = entry.args_span {
         let kind = &entry.kind;
         errors.err(span, format!("{kind} takes no arguments; write `{kind}`"));

@@ -238,12 +238,12 @@ fn declared_output(entry: &Entry, ctx: &mut Ctx) -> Option<Shape> {
 /// cannot see that network, so rustc checks both shapes against the
 /// network's `INPUT_SHAPE` and `OUTPUT_SHAPE` with const assertions at the
 /// entry.
-pub fn external_network(entry: &Entry, input: &Shape, ctx: &mut Ctx) -> Step {
+pub fn external_network(entry: &Entry, ty: &syn::Path, input: &Shape, ctx: &mut Ctx) -> Step {
     if !used_as_is(entry, ctx) {
         return None;
     }
     let output = declared_output(entry, ctx)?;
-    let ty = &entry.kind;
+    let shown = quote!(#ty).to_string().replace(' ', "");
     let span = entry.kind.span();
     for (what, consts, shape) in [
         ("inputs", quote!(INPUT_SHAPE), input),
@@ -252,11 +252,14 @@ pub fn external_network(entry: &Entry, input: &Shape, ctx: &mut Ctx) -> Step {
         let dims = shape.dims_expr();
         ctx.checks.push(ConstCheck {
             cond: quote!(::staticnn::shape::same_dims(#ty::<::staticnn::Cpu>::#consts, #dims)),
-            message: format!("`{ty}` does not have {what} of shape {} here", shape.text()),
+            message: format!(
+                "`{shown}` does not have {what} of shape {} here",
+                shape.text()
+            ),
             span,
         });
     }
-    Some((Kind::Network { ty: ty.clone() }, output, ty.to_string()))
+    Some((Kind::Network { ty: ty.clone() }, output, shown))
 }
 
 /// A network declared earlier in the same invocation, used as a layer.
@@ -306,7 +309,7 @@ pub fn network(entry: &Entry, sig: &super::NetSig, input: &Shape, ctx: &mut Ctx)
     }
     Some((
         Kind::Network {
-            ty: Ident::new(&sig.name, entry.kind.span()),
+            ty: Ident::new(&sig.name, entry.kind.span()).into(),
         },
         sig.output.clone(),
         sig.name.clone(),

@@ -154,9 +154,10 @@ pub enum Kind {
         body: Box<Plan>,
         shortcut: Option<(String, Box<Plan>)>,
     },
-    /// A network declared earlier in the same invocation.
+    /// A network declared earlier in the same invocation, or elsewhere
+    /// (then possibly with a path).
     Network {
-        ty: Ident,
+        ty: syn::Path,
     },
 }
 
@@ -291,6 +292,25 @@ fn layer(
     ctx: &mut Ctx,
 ) -> Step {
     let entry = &entries[i];
+    if let Some(prefix) = &entry.path {
+        // A network from another module, with its output shape, is the
+        // one thing written with a path.
+        if let (Some(path), Some(_)) = (&prefix.path, &entry.output) {
+            return block::external_network(entry, path, input, ctx);
+        }
+        let written = format!("{}{}", prefix.text, args::display(entry));
+        let msg = match suggest::foreign_spelling(entry) {
+            Some((ours, _)) => format!("`{written}` is PyTorch's spelling; layers here are named without a module path: write `{ours}`"),
+            None if suggest::LAYERS.iter().any(|l| entry.kind == l) => format!("layers are named without a module path: write `{}`", args::display(entry)),
+            None if entry.args_span.is_some() || entry.block.is_some() => {
+                let networks: Vec<String> = ctx.known.iter().map(|n| n.name.clone()).collect();
+                suggest::unknown_layer(&entry.kind.to_string(), &networks)
+            }
+            None => format!("a network from another module is used as a layer with its output shape: `{}{} -> [..]`", prefix.text, entry.kind),
+        };
+        ctx.errors.err(prefix.span, msg);
+        return None;
+    }
     let network = ctx.known.iter().position(|n| entry.kind == n.name);
     if let (Some((_, span)), None) = (&entry.output, network) {
         // `-> [..]` marks a network from another `network!` block.
@@ -301,7 +321,7 @@ fn layer(
             );
             return None;
         }
-        return block::external_network(entry, input, ctx);
+        return block::external_network(entry, &entry.kind.clone().into(), input, ctx);
     }
     if entry.block.is_some() && entry.kind != "Residual" {
         let span = entry.block.as_ref().map_or(entry.kind.span(), |b| b.span);
@@ -312,6 +332,10 @@ fn layer(
                 entry.kind
             ),
         );
+        return None;
+    }
+    if let Some(msg) = suggest::foreign_layer(entry) {
+        ctx.errors.err(entry.kind.span(), msg);
         return None;
     }
     let name = entry.kind.to_string();
