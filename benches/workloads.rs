@@ -62,7 +62,7 @@ fn pool(threads: usize) -> rayon::ThreadPool {
         .expect("a rayon pool")
 }
 
-fn train<M: Model<Cpu, Output = Rank1<10>>>(
+fn train<M: Model<Cpu, Output = Rank1<10>> + TrainsWith<Cpu, SoftmaxCrossEntropy>>(
     c: &mut Criterion,
     name: &str,
     batch_size: usize,
@@ -141,7 +141,7 @@ fn gpu(c: &mut Criterion) {
     };
     dev.warm_up().expect("the CUDA kernels compile");
     let mut group = c.benchmark_group("GPU");
-    fn steps<M: Model<Cuda, Output = Rank1<10>>>(
+    fn steps<M: Model<Cuda, Output = Rank1<10>> + TrainsWith<Cuda, SoftmaxCrossEntropy>>(
         group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
         dev: &Cuda,
         name: &str,

@@ -66,7 +66,7 @@ fn train<M, L, const N: usize, const O: usize>(
     (epochs, lr): (usize, f32),
 ) -> Result<History>
 where
-    M: Model<Cpu, Input = Rank1<N>, Output = Rank1<O>>,
+    M: Model<Cpu, Input = Rank1<N>, Output = Rank1<O>> + TrainsWith<Cpu, L>,
     L: Loss<Rank1<O>, Target = Rank1<O>>,
 {
     let start = std::time::Instant::now();

@@ -77,6 +77,7 @@ pub use staticnn_runtime::*;
 /// The names most programs need: `use staticnn::prelude::*;`.
 pub mod prelude {
     pub use crate::data::{csv, mnist, Standardizer};
+    pub use crate::markers::TrainsWith;
     pub use crate::network;
     pub use crate::optim::{Constant, CosineAnnealing, ExponentialLr, LrSchedule, StepLr};
     #[cfg(feature = "cuda")]

@@ -18,7 +18,7 @@ use staticnn::prelude::*;
 /// Allocations in steps 2..=6 of training `net`, on `threads` threads.
 fn training_allocations<M>(net: M, batch_size: usize, threads: usize) -> usize
 where
-    M: Model<Cpu, Output = Rank1<10>>,
+    M: Model<Cpu, Output = Rank1<10>> + TrainsWith<Cpu, SoftmaxCrossEntropy>,
 {
     counted_pool(threads).install(|| {
         let mut trainer = Trainer::new(net, batch_size);

@@ -449,7 +449,7 @@ fn losses_on(gpu: &Cuda, rows: usize, cols: usize) {
 fn train<B, M, O>(net: &mut M, opt: &mut O, steps: usize) -> Vec<f32>
 where
     B: Backend,
-    M: Model<B, Output = Rank1<10>>,
+    M: Model<B, Output = Rank1<10>> + TrainsWith<B, SoftmaxCrossEntropy>,
     O: Optimizer<B>,
 {
     let dev = net.device().clone();

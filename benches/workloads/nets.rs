@@ -59,14 +59,14 @@ pub struct Trainer<B: Backend, M: Model<B>> {
     ctx: TrainCtx,
 }
 
-impl<M: Model<Cpu, Output = Rank1<10>>> Trainer<Cpu, M> {
+impl<M: Model<Cpu, Output = Rank1<10>> + TrainsWith<Cpu, SoftmaxCrossEntropy>> Trainer<Cpu, M> {
     /// A CPU workload.
     pub fn new(net: M, batch_size: usize) -> Self {
         Trainer::on(&Cpu, net, batch_size)
     }
 }
 
-impl<B: Backend, M: Model<B, Output = Rank1<10>>> Trainer<B, M> {
+impl<B: Backend, M: Model<B, Output = Rank1<10>> + TrainsWith<B, SoftmaxCrossEntropy>> Trainer<B, M> {
     /// A workload on `dev` (the network must already be there).
     pub fn on(dev: &B, net: M, batch_size: usize) -> Self {
         let (x, y) = batch::<M::Input>(batch_size);

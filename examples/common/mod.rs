@@ -227,7 +227,7 @@ pub fn train<B, M, const CLASSES: usize>(
 ) -> std::result::Result<History, Box<dyn std::error::Error>>
 where
     B: Backend,
-    M: Model<B, Output = Rank1<CLASSES>>,
+    M: Model<B, Output = Rank1<CLASSES>> + TrainsWith<B, SoftmaxCrossEntropy>,
 {
     println!("{}\n", net.summary());
     println!("device: {}", B::NAME);

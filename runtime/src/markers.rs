@@ -66,6 +66,10 @@ pub trait TakesSigmoidOutput {}
 /// Whether loss `L` can train a network with this [`Head`]. Any loss
 /// takes logits; after `Softmax` or `Sigmoid`, only a loss that takes
 /// probabilities.
+#[diagnostic::on_unimplemented(
+    message = "`{L}` may not fit what this network's last layer produces",
+    note = "in generic code over networks, bound the network with `staticnn::markers::TrainsWith<B, {L}>`"
+)]
 pub trait Fits<L>: Head {}
 impl<L> Fits<L> for EndsInOther {}
 impl<L: TakesSoftmaxOutput> Fits<L> for EndsInSoftmax {}
@@ -75,7 +79,8 @@ impl<L: TakesSigmoidOutput> Fits<L> for EndsInSigmoid {}
 #[diagnostic::on_unimplemented(
     message = "this network contains `Step`, which has no gradient, so it cannot be trained",
     label = "a network with `Step` in it",
-    note = "Step's derivative is zero wherever it is defined: train with `Sigmoid` in its place, then copy the weights into the network with `Step` (`copy_weights_from` on each layer, or save and load), or set the weights by hand"
+    note = "Step's derivative is zero wherever it is defined: train with `Sigmoid` in its place, then copy the weights into the network with `Step` (`copy_weights_from` on each layer, or save and load), or set the weights by hand",
+    note = "in generic code over networks, bound the network with `staticnn::markers::TrainsWith<B, TheLoss>`"
 )]
 pub trait Trainable: Backprop {}
 impl Trainable for Differentiable {}
@@ -93,4 +98,24 @@ impl And<ThroughStep> for Differentiable {
 }
 impl<R: Backprop> And<R> for ThroughStep {
     type Out = ThroughStep;
+}
+
+/// A network that loss `L` can train on backend `B`: what [`fit`] and the
+/// training steps require beyond [`Model`], in one bound for generic code
+/// (`M: TrainsWith<B, SoftmaxCrossEntropy>`). Every network `network!`
+/// declares has it unless its head and the loss disagree or it holds
+/// `Step`.
+///
+/// [`fit`]: crate::fit
+/// [`Model`]: crate::Model
+pub trait TrainsWith<B: crate::Backend, L>:
+    crate::Model<B, Head: Fits<L>, Backprop: Trainable>
+{
+}
+
+impl<B, L, M> TrainsWith<B, L> for M
+where
+    B: crate::Backend,
+    M: crate::Model<B, Head: Fits<L>, Backprop: Trainable>,
+{
 }

@@ -69,6 +69,38 @@ pub const fn same_dims(a: &[usize], b: &[usize]) -> bool {
     true
 }
 
+/// `Self` is the output shape written after `->` for a network used as a
+/// layer (`Expected`): the code `network!` generates for a network declared
+/// elsewhere checks it with [`check_output`], so that a wrong one is one
+/// error that names both shapes.
+#[diagnostic::on_unimplemented(
+    message = "this network gives outputs of shape `{Self}`, not the `{Declared}` written after `->`",
+    label = "gives `{Self}`",
+    note = "write the network's real output shape after `->`"
+)]
+pub trait GivesDeclared<Declared> {}
+impl<S: Shape> GivesDeclared<S> for S {}
+
+/// `Self` is the input shape of a network used as a layer, fed `Given` by
+/// the layer before it (see [`check_input`]).
+#[diagnostic::on_unimplemented(
+    message = "this network takes inputs of shape `{Self}`, but the layer before it gives `{Given}`",
+    label = "takes `{Self}`",
+    note = "a network that takes flat inputs needs `Flatten` before it when it follows an image layer"
+)]
+pub trait TakesGiven<Given> {}
+impl<S: Shape> TakesGiven<S> for S {}
+
+/// Compiles only when a network's real output shape `Real` is the one
+/// declared after `->`.
+#[doc(hidden)]
+pub const fn check_output<Real: GivesDeclared<Declared>, Declared>() {}
+
+/// Compiles only when a network's real input shape `Real` is the one the
+/// layer before it gives.
+#[doc(hidden)]
+pub const fn check_input<Real: TakesGiven<Given>, Given>() {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

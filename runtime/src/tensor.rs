@@ -19,6 +19,9 @@ use std::marker::PhantomData;
 /// assert_eq!(x.sample(1), &[4.0, 5.0, 6.0]);
 /// # Ok::<(), staticnn_runtime::Error>(())
 /// ```
+// `repr(C)`: tensors of two shapes then have one layout (the shape is a
+// zero-sized marker), which `as_shape` relies on.
+#[repr(C)]
 pub struct Tensor<B: Device, S: Shape> {
     dev: B,
     buf: B::Buf,
@@ -27,6 +30,26 @@ pub struct Tensor<B: Device, S: Shape> {
 }
 
 impl<B: Device, S: Shape> Tensor<B, S> {
+    /// This tensor seen as shape `T`, which must have the same dimensions:
+    /// for code that `network!` generates around a network declared
+    /// elsewhere, whose shapes the macro cannot see. A const assertion
+    /// there checks them at compile time, so the declared shapes reach no
+    /// other type and a wrong one is one error; this checks them again.
+    #[doc(hidden)]
+    pub fn as_shape<T: Shape>(&self) -> Result<&Tensor<B, T>> {
+        if !crate::shape::same_dims(S::DIMS, T::DIMS) {
+            return Err(Error::config(
+                "network used as a layer",
+                format!("gives or takes samples of shape {:?}, not {:?}", S::DIMS, T::DIMS),
+            ));
+        }
+        // SAFETY: `Tensor` is `repr(C)` and `S` only appears in the
+        // zero-sized `PhantomData`, so `Tensor<B, S>` and `Tensor<B, T>`
+        // have the same layout; equal dimensions keep the buffer's length
+        // a whole number of samples of `T`.
+        Ok(unsafe { &*(self as *const Tensor<B, S>).cast::<Tensor<B, T>>() })
+    }
+
     fn check(len: usize) -> Result<usize> {
         if len == 0 || !len.is_multiple_of(S::SIZE) {
             return Err(Error::BadLength {

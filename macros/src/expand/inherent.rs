@@ -130,7 +130,7 @@ fn head(last: &Layer) -> TokenStream {
     match &last.kind {
         Kind::Softmax => quote!(#m::EndsInSoftmax),
         Kind::Act(Act::Sigmoid) => quote!(#m::EndsInSigmoid),
-        Kind::Network { ty } => quote!(<#ty<B> as ::staticnn::Model<B>>::Head),
+        Kind::Network { ty, .. } => quote!(<#ty<B> as ::staticnn::Model<B>>::Head),
         _ => quote!(#m::EndsInOther),
     }
 }
@@ -144,7 +144,7 @@ fn backprop(plan: &Plan) -> TokenStream {
     for layer in &plan.layers {
         match &layer.kind {
             Kind::Act(Act::Step) => return quote!(#m::ThroughStep),
-            Kind::Network { ty } => parts.push(of(ty)),
+            Kind::Network { ty, .. } => parts.push(of(ty)),
             Kind::Residual { body, shortcut } => {
                 parts.push(of(&body.name));
                 if let Some((_, sc)) = shortcut {

@@ -9,7 +9,7 @@
 //! copied.
 
 use super::{grads_name, layer_ty, state_name};
-use crate::shape::Plan;
+use crate::shape::{respan, Kind, Plan};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 
@@ -42,11 +42,49 @@ pub fn expand(plan: &Plan) -> TokenStream {
         })
         .collect();
     let spans: Vec<_> = plan.layers.iter().map(|l| l.span).collect();
+    // Values into and out of a network declared elsewhere go through
+    // `Tensor::as_shape`, so that the shapes written after `->` reach no
+    // type: when they are wrong, the const assertion at the layer is the
+    // one error, not a mismatch in every generated call.
+    let external: Vec<bool> = plan
+        .layers
+        .iter()
+        .map(|l| matches!(l.kind, Kind::Network { external: true, .. }))
+        .collect();
+    // `value` seen as the shape `to`, where `yes`.
+    let cast = |yes: bool, value: TokenStream, to: TokenStream| {
+        if yes {
+            quote!(::staticnn::Tensor::as_shape::<#to>(#value)?)
+        } else {
+            value
+        }
+    };
+    // A layer's own shapes (the real ones of a network declared
+    // elsewhere), and the ones the macro inferred for its place.
+    let own_in: Vec<_> = tys
+        .iter()
+        .map(|t| quote!(<#t as ::staticnn::Layer<B>>::Input))
+        .collect();
+    let own_out: Vec<_> = tys
+        .iter()
+        .map(|t| quote!(<#t as ::staticnn::Layer<B>>::Output))
+        .collect();
+    let placed_in: Vec<_> = plan.layers.iter().map(|l| l.input.ty()).collect();
+    let placed_out: Vec<_> = plan.layers.iter().map(|l| l.output.ty()).collect();
     let forward_steps = |method: TokenStream, ctx: TokenStream, this: TokenStream| {
         let steps = (0..n).map(|i| {
             let (out, f, s) = (&outs[i], fields[i], &states[i]);
-            let input = respan(ins[i].clone(), spans[i]);
-            quote_spanned!(spans[i]=> let #out = #l::#method(#this self.#f, #input, &mut state.#s #ctx)?;)
+            let input = cast(
+                external[i],
+                respan(ins[i].clone(), spans[i]),
+                own_in[i].clone(),
+            );
+            let call = cast(
+                external[i],
+                quote!(#l::#method(#this self.#f, #input, &mut state.#s #ctx)?),
+                placed_out[i].clone(),
+            );
+            quote_spanned!(spans[i]=> let #out = #call;)
         });
         quote!(#(#steps)*)
     };
@@ -57,16 +95,26 @@ pub fn expand(plan: &Plan) -> TokenStream {
     let ret_first = respan(quote!(Ok(d0)), spans[0]);
     let last_ty = &tys[n - 1];
     let last_state = &states[n - 1];
+    let last_output = if external[n - 1] {
+        quote!(::staticnn::Tensor::as_shape::<#output_ty>(<#last_ty as ::staticnn::Layer<B>>::output(&state.#last_state)?))
+    } else {
+        quote!(<#last_ty as ::staticnn::Layer<B>>::output(&state.#last_state))
+    };
 
     // Backward, last layer first.
     let backward_steps = |params_only_first: bool| -> TokenStream {
         let steps = (0..n).rev().map(|i| {
             let (f, s) = (fields[i], &states[i]);
             let input = if i == 0 {
-                quote!(x)
+                cast(external[i], quote!(x), own_in[i].clone())
             } else {
                 let (prev_ty, prev_state) = (&tys[i - 1], &states[i - 1]);
-                quote!(<#prev_ty as ::staticnn::Layer<B>>::output(&state.#prev_state)?)
+                let to = if external[i] { &own_in[i] } else { &placed_in[i] };
+                cast(
+                    external[i] || external[i - 1],
+                    quote!(<#prev_ty as ::staticnn::Layer<B>>::output(&state.#prev_state)?),
+                    to.clone(),
+                )
             };
             let dout = if i == n - 1 {
                 quote!(dy)
@@ -74,6 +122,7 @@ pub fn expand(plan: &Plan) -> TokenStream {
                 let d = format_ident!("d{}", i + 1);
                 quote!(#d)
             };
+            let dout = cast(external[i], dout, own_out[i].clone());
             let d = format_ident!("d{}", i);
             // Spanned at the layer, so that a type error in the call (a
             // network used as a layer with the wrong declared shape) points
@@ -83,7 +132,12 @@ pub fn expand(plan: &Plan) -> TokenStream {
             if i == 0 && params_only_first {
                 quote_spanned!(span=> #l::backward_params(&self.#f, #input, #dout, &mut state.#s, &mut grads.#f)?;)
             } else {
-                quote_spanned!(span=> let #d = #l::backward(&self.#f, #input, #dout, &mut state.#s, &mut grads.#f)?;)
+                let call = cast(
+                    external[i],
+                    quote!(#l::backward(&self.#f, #input, #dout, &mut state.#s, &mut grads.#f)?),
+                    placed_in[i].clone(),
+                );
+                quote_spanned!(span=> let #d = #call;)
             }
         });
         quote!(#(#steps)*)
@@ -123,7 +177,7 @@ pub fn expand(plan: &Plan) -> TokenStream {
             }
 
             fn output(state: &#state<B>) -> ::staticnn::Result<&::staticnn::Tensor<B, #output_ty>> {
-                <#last_ty as ::staticnn::Layer<B>>::output(&state.#last_state)
+                #last_output
             }
 
             fn backward<'s>(
@@ -188,22 +242,4 @@ pub fn expand(plan: &Plan) -> TokenStream {
             }
         }
     }
-}
-
-/// `tokens` with every span set to `span`: the arguments of a generated
-/// call to a layer then point at the layer when their types do not match.
-fn respan(tokens: TokenStream, span: proc_macro2::Span) -> TokenStream {
-    tokens
-        .into_iter()
-        .map(|mut tree| {
-            if let proc_macro2::TokenTree::Group(g) = &tree {
-                let mut group = proc_macro2::Group::new(g.delimiter(), respan(g.stream(), span));
-                group.set_span(span);
-                tree = proc_macro2::TokenTree::Group(group);
-            } else {
-                tree.set_span(span);
-            }
-            tree
-        })
-        .collect()
 }

@@ -127,7 +127,7 @@ fn layer_ty(layer: &Layer) -> TokenStream {
             };
             quote!(::staticnn::layers::Residual<#body<B>, #shortcut>)
         }
-        Kind::Network { ty } => quote!(#ty<B>),
+        Kind::Network { ty, .. } => quote!(#ty<B>),
     }
 }
 
@@ -190,7 +190,7 @@ fn layer_init(layer: &Layer) -> TokenStream {
             };
             quote!(::staticnn::layers::Residual::new(#body::init_with_rng(device, rng)?, #short, #name))
         }
-        Kind::Network { ty } => quote!(#ty::init_with_rng(device, rng)?),
+        Kind::Network { ty, .. } => quote!(#ty::init_with_rng(device, rng)?),
     }
 }
 
@@ -223,7 +223,7 @@ fn param_count(layer: &Layer) -> TokenStream {
             });
             quote!(#body::<B>::NUM_PARAMS #short)
         }
-        Kind::Network { ty } => quote!(#ty::<B>::NUM_PARAMS),
+        Kind::Network { ty, .. } => quote!(#ty::<B>::NUM_PARAMS),
         _ => quote!(0),
     }
 }

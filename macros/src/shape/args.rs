@@ -66,6 +66,13 @@ impl Hoist {
         name.to_token_stream()
     }
 
+    /// An item of the network's checks (one that is not a const).
+    pub fn item(&mut self, tokens: TokenStream) {
+        self.items.push(tokens);
+        self.names
+            .push(("", String::new(), quote::format_ident!("_")));
+    }
+
     /// How many items there are, to roll back to with [`Hoist::truncate`].
     pub fn len(&self) -> usize {
         self.items.len()

@@ -245,21 +245,26 @@ pub fn external_network(entry: &Entry, ty: &syn::Path, input: &Shape, ctx: &mut 
     let output = declared_output(entry, ctx)?;
     let shown = quote!(#ty).to_string().replace(' ', "");
     let span = entry.kind.span();
-    for (what, consts, shape) in [
-        ("inputs", quote!(INPUT_SHAPE), input),
-        ("outputs", quote!(OUTPUT_SHAPE), &output),
-    ] {
-        let dims = shape.dims_expr();
-        ctx.checks.push(ConstCheck {
-            cond: quote!(::staticnn::shape::same_dims(#ty::<::staticnn::Cpu>::#consts, #dims)),
-            message: format!(
-                "`{shown}` does not have {what} of shape {} here",
-                shape.text()
-            ),
-            span,
-        });
-    }
-    Some((Kind::Network { ty: ty.clone() }, output, shown))
+    // Type checks, not const assertions, so that the one error names both
+    // shapes (`staticnn::shape::check_output`).
+    let (given, declared) = (input.ty(), output.ty());
+    let real = |assoc: proc_macro2::TokenStream| quote!(<#ty<::staticnn::Cpu> as ::staticnn::Layer<::staticnn::Cpu>>::#assoc);
+    let (real_in, real_out) = (real(quote!(Input)), real(quote!(Output)));
+    ctx.hoist.item(super::respan(
+        quote! {
+            const _: () = ::staticnn::shape::check_input::<#real_in, #given>();
+            const _: () = ::staticnn::shape::check_output::<#real_out, #declared>();
+        },
+        span,
+    ));
+    Some((
+        Kind::Network {
+            ty: ty.clone(),
+            external: true,
+        },
+        output,
+        shown,
+    ))
 }
 
 /// A network declared earlier in the same invocation, used as a layer.
@@ -310,6 +315,7 @@ pub fn network(entry: &Entry, sig: &super::NetSig, input: &Shape, ctx: &mut Ctx)
     Some((
         Kind::Network {
             ty: Ident::new(&sig.name, entry.kind.span()).into(),
+            external: false,
         },
         sig.output.clone(),
         sig.name.clone(),

@@ -158,6 +158,10 @@ pub enum Kind {
     /// (then possibly with a path).
     Network {
         ty: syn::Path,
+        /// Declared in another `network!`: its shapes are the ones the
+        /// user wrote after `->`, checked by a const assertion (see
+        /// `Tensor::as_shape`).
+        external: bool,
     },
 }
 
@@ -533,6 +537,24 @@ pub fn analyze(net: Network, known: &[NetSig]) -> syn::Result<Plan> {
         checks: ctx.checks,
         consts: ctx.hoist.items,
     })
+}
+
+/// `tokens` with every span set to `span`: the arguments of a generated
+/// call to a layer then point at the layer when their types do not match.
+pub fn respan(tokens: TokenStream, span: proc_macro2::Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tree| {
+            if let proc_macro2::TokenTree::Group(g) = &tree {
+                let mut group = proc_macro2::Group::new(g.delimiter(), respan(g.stream(), span));
+                group.set_span(span);
+                tree = proc_macro2::TokenTree::Group(group);
+            } else {
+                tree.set_span(span);
+            }
+            tree
+        })
+        .collect()
 }
 
 #[cfg(test)]
