@@ -66,11 +66,11 @@ fn const_checks(plan: &Plan) -> TokenStream {
 }
 
 fn grads_name(plan: &Plan) -> Ident {
-    format_ident!("{}Grads", plan.name)
+    plan.companions.grads.clone()
 }
 
 fn state_name(plan: &Plan) -> Ident {
-    format_ident!("{}State", plan.name)
+    plan.companions.state.clone()
 }
 
 /// The runtime type of a layer, e.g. `Dense<B, 784, 128>`.

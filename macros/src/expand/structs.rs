@@ -43,21 +43,32 @@ pub fn expand(plan: &Plan) -> TokenStream {
         .map(|i| format_ident!("s{}", i))
         .collect();
 
+    // Names `network!` made up (`__MlpState`, a residual block's body) are
+    // hidden from the docs; the user's own are not.
+    let hidden = |name: &syn::Ident| {
+        name.to_string()
+            .starts_with("__")
+            .then(|| quote!(#[doc(hidden)] #[allow(non_camel_case_types)]))
+    };
+    let (hide_net, hide_grads, hide_state) = (hidden(name), hidden(&grads), hidden(&state));
     quote! {
         #(#attrs)*
         #[doc = ""]
         #[doc = #summary]
+        #hide_net
         #vis struct #name<B: ::staticnn::Backend = ::staticnn::Cpu> {
             #( #field_docs #vis #fields: #tys, )*
             __device: B,
         }
 
         #[doc = #grads_doc]
+        #hide_grads
         #vis struct #grads<B: ::staticnn::Backend = ::staticnn::Cpu> {
             #( #vis #fields: <#tys as ::staticnn::Layer<B>>::Grads, )*
         }
 
         #[doc = #state_doc]
+        #hide_state
         #vis struct #state<B: ::staticnn::Backend = ::staticnn::Cpu> {
             #( #states: <#tys as ::staticnn::Layer<B>>::State, )*
         }

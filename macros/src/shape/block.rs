@@ -92,7 +92,12 @@ pub fn residual(entry: &Entry, field: &Ident, owner: &Ident, input: &Shape, ctx:
         );
         return None;
     }
-    let body_name = format_ident!("{}{}", owner, camel(&field.to_string()));
+    // Hidden names, like the companion structs'.
+    let body_name = format_ident!(
+        "__{}{}",
+        owner.to_string().trim_start_matches("__"),
+        camel(&field.to_string())
+    );
     let body = sub_plan(
         &body_name,
         &block.entries,
@@ -191,6 +196,7 @@ fn sub_plan(
         layers,
         checks: Vec::new(),
         consts: Vec::new(),
+        companions: super::Companions::hidden(name),
     })
 }
 

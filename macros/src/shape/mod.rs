@@ -202,6 +202,58 @@ pub struct Plan {
     pub checks: Vec<ConstCheck>,
     /// The `const` items of its const expressions (see [`args::Hoist`]).
     pub consts: Vec<TokenStream>,
+    /// The names of its state and gradient structs.
+    pub companions: Companions,
+}
+
+/// The names of a network's state and gradient structs: hidden ones that
+/// take nothing from the user's namespace, unless the user names them
+/// with `#[companions(state = MlpState, grads = MlpGrads)]`.
+pub struct Companions {
+    pub state: Ident,
+    pub grads: Ident,
+}
+
+impl Companions {
+    pub fn hidden(network: &Ident) -> Self {
+        let base = network.to_string();
+        let base = base.trim_start_matches("__");
+        Companions {
+            state: quote::format_ident!("__{}State", base),
+            grads: quote::format_ident!("__{}Grads", base),
+        }
+    }
+
+    /// The names from the network's `#[companions(...)]`, which is removed
+    /// from `attrs`; hidden names for those not given.
+    fn from_attrs(network: &Ident, attrs: &mut Vec<Attribute>, errors: &mut Errors) -> Self {
+        let mut names = Companions::hidden(network);
+        let mut kept = Vec::new();
+        for attr in attrs.drain(..) {
+            if !attr.path().is_ident("companions") {
+                kept.push(attr);
+                continue;
+            }
+            let parsed = attr.parse_nested_meta(|meta| {
+                let slot = if meta.path.is_ident("state") {
+                    &mut names.state
+                } else if meta.path.is_ident("grads") {
+                    &mut names.grads
+                } else {
+                    return Err(meta.error(
+                        "expected `state = Name` or `grads = Name`, e.g. `#[companions(state = MlpState, grads = MlpGrads)]`",
+                    ));
+                };
+                *slot = meta.value()?.parse()?;
+                Ok(())
+            });
+            if let Err(e) = parsed {
+                errors.push(e);
+            }
+        }
+        *attrs = kept;
+        names
+    }
 }
 
 impl Plan {
@@ -476,9 +528,11 @@ fn list(owner: &Ident, entries: &[Entry], input: &Shape, ctx: &mut Ctx) -> Optio
 /// Check a parsed network and infer every shape. `known` holds the
 /// networks declared before it in the same invocation, which it may use as
 /// layers.
-pub fn analyze(net: Network, known: &[NetSig]) -> syn::Result<Plan> {
+pub fn analyze(mut net: Network, known: &[NetSig]) -> syn::Result<Plan> {
+    let mut errors = Errors::default();
+    let companions = Companions::from_attrs(&net.name, &mut net.attrs, &mut errors);
     let mut ctx = Ctx {
-        errors: Errors::default(),
+        errors,
         checks: Vec::new(),
         known,
         vis: net.vis.clone(),
@@ -536,6 +590,7 @@ pub fn analyze(net: Network, known: &[NetSig]) -> syn::Result<Plan> {
         layers,
         checks: ctx.checks,
         consts: ctx.hoist.items,
+        companions,
     })
 }
 
