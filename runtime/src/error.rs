@@ -235,7 +235,9 @@ impl Error {
         }
     }
 
-    pub(crate) fn config(what: &'static str, why: impl Into<String>) -> Self {
+    /// An [`Error::InvalidConfig`]: `what` was wrong, and `why`. For
+    /// layers and losses of your own, as for the built-in ones.
+    pub fn config(what: &'static str, why: impl Into<String>) -> Self {
         Error::InvalidConfig {
             what,
             why: why.into(),

@@ -74,7 +74,7 @@ pub const fn same_dims(a: &[usize], b: &[usize]) -> bool {
 /// elsewhere checks it with [`check_output`], so that a wrong one is one
 /// error that names both shapes.
 #[diagnostic::on_unimplemented(
-    message = "this network gives outputs of shape `{Self}`, not the `{Declared}` written after `->`",
+    message = "this layer gives outputs of shape `{Self}`, not the `{Declared}` written after `->`",
     label = "gives `{Self}`",
     note = "write the network's real output shape after `->`"
 )]
@@ -90,6 +90,22 @@ impl<S: Shape> GivesDeclared<S> for S {}
 )]
 pub trait TakesGiven<Given> {}
 impl<S: Shape> TakesGiven<S> for S {}
+
+/// `Self` is the output shape of a layer of your own written without
+/// `-> [..]`, which `network!` takes to keep its input's shape `Input`
+/// (see [`check_same`]).
+#[diagnostic::on_unimplemented(
+    message = "this layer turns inputs of shape `{Input}` into `{Self}`, but nothing says so",
+    label = "gives `{Self}`",
+    note = "write the output shape after the layer: `Custom(..) -> [..]`"
+)]
+pub trait KeepsShape<Input> {}
+impl<S: Shape> KeepsShape<S> for S {}
+
+/// Compiles only when a layer's real output shape `Real` is its input
+/// shape.
+#[doc(hidden)]
+pub const fn check_same<Real: KeepsShape<Input>, Input>() {}
 
 /// Compiles only when a network's real output shape `Real` is the one
 /// declared after `->`.

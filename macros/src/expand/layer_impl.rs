@@ -49,7 +49,12 @@ pub fn expand(plan: &Plan) -> TokenStream {
     let external: Vec<bool> = plan
         .layers
         .iter()
-        .map(|l| matches!(l.kind, Kind::Network { external: true, .. }))
+        .map(|l| {
+            matches!(
+                l.kind,
+                Kind::Network { external: true, .. } | Kind::Custom { .. }
+            )
+        })
         .collect();
     // `value` seen as the shape `to`, where `yes`.
     let cast = |yes: bool, value: TokenStream, to: TokenStream| {

@@ -128,6 +128,12 @@ fn layer_ty(layer: &Layer) -> TokenStream {
             quote!(::staticnn::layers::Residual<#body<B>, #shortcut>)
         }
         Kind::Network { ty, .. } => quote!(#ty<B>),
+        // At the user's token: where the type lacks a `Build` for this
+        // shape, every use gives the same error there, shown once.
+        Kind::Custom { ty } => crate::shape::respan(
+            quote!(<#ty as ::staticnn::layers::Build<B, #shape>>::Layer),
+            syn::spanned::Spanned::span(ty),
+        ),
     }
 }
 
@@ -191,6 +197,13 @@ fn layer_init(layer: &Layer) -> TokenStream {
             quote!(::staticnn::layers::Residual::new(#body::init_with_rng(device, rng)?, #short, #name))
         }
         Kind::Network { ty, .. } => quote!(#ty::init_with_rng(device, rng)?),
+        Kind::Custom { ty } => {
+            let shape = layer.input.ty();
+            crate::shape::respan(
+                quote!(<#ty as ::staticnn::layers::Build<B, #shape>>::build(device, rng)?),
+                syn::spanned::Spanned::span(ty),
+            )
+        }
     }
 }
 
@@ -224,6 +237,13 @@ fn param_count(layer: &Layer) -> TokenStream {
             quote!(#body::<B>::NUM_PARAMS #short)
         }
         Kind::Network { ty, .. } => quote!(#ty::<B>::NUM_PARAMS),
+        Kind::Custom { ty } => {
+            let shape = layer.input.ty();
+            crate::shape::respan(
+                quote!(<#ty as ::staticnn::layers::Build<B, #shape>>::NUM_PARAMS),
+                syn::spanned::Spanned::span(ty),
+            )
+        }
         _ => quote!(0),
     }
 }

@@ -154,6 +154,11 @@ pub enum Kind {
         body: Box<Plan>,
         shortcut: Option<(String, Box<Plan>)>,
     },
+    /// A layer of the user's own, `Custom(Gelu)`, built through
+    /// `staticnn::layers::Build` for its input shape.
+    Custom {
+        ty: syn::Path,
+    },
     /// A network declared earlier in the same invocation, or elsewhere
     /// (then possibly with a path).
     Network {
@@ -368,7 +373,7 @@ fn layer(
         return None;
     }
     let network = ctx.known.iter().position(|n| entry.kind == n.name);
-    if let (Some((_, span)), None) = (&entry.output, network) {
+    if let (Some((_, span)), None, false) = (&entry.output, network, entry.kind == "Custom") {
         // `-> [..]` marks a network from another `network!` block.
         if suggest::LAYERS.iter().any(|l| entry.kind == l) {
             ctx.errors.err(
@@ -420,6 +425,7 @@ fn layer(
         "Softmax" => layers::softmax(entry, input, ctx),
         "Dropout" => layers::dropout(entry, input, ctx),
         "Flatten" => layers::flatten(entry, input, ctx),
+        "Custom" => block::custom(entry, input, ctx),
         _ => {
             if let Some(i) = network {
                 let sig = &ctx.known[i];

@@ -24,6 +24,7 @@ pub const LAYERS: &[&str] = &[
     "LeakyRelu",
     "Identity",
     "Softmax",
+    "Custom",
 ];
 
 /// Other frameworks' names for our layers.

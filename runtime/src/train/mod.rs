@@ -15,7 +15,6 @@ use crate::layers::{Layer, TrainCtx};
 use crate::loss::Loss;
 use crate::model::Model;
 use crate::markers::{Fits, Trainable};
-use crate::ops::loss::{class_of, LossKind};
 use crate::optim::{LrSchedule, Optimizer};
 use crate::param::Param;
 use crate::rng::Rng;
@@ -161,28 +160,11 @@ fn score<B: Backend, S: Shape, L: Loss<S>>(
     grad: Option<&mut Tensor<B, S>>,
     sums: &mut Sums<B>,
 ) -> Result<()> {
-    crate::loss::check_batch(pred, target)?;
-    let dev = pred.device();
-    let (rows, kind) = (pred.batch(), loss.kind());
-    dev.loss(
-        kind,
-        rows,
-        S::SIZE,
-        pred.buf(),
-        target.buf(),
-        grad.map(Tensor::buf_mut),
-        &mut sums.loss,
-    )?;
+    loss.accumulate(pred, target, grad, &mut sums.loss)?;
     if loss.has_accuracy() {
-        dev.count_correct(
-            kind,
-            rows,
-            S::SIZE,
-            pred.buf(),
-            target.buf(),
-            &mut sums.hits,
-        )?;
+        loss.count_correct(pred, target, &mut sums.hits)?;
     }
+    let rows = pred.batch();
     sums.samples += rows;
     Ok(())
 }
@@ -434,12 +416,7 @@ fn check_labels<S: Shape, L: Loss<S>, X: Shape>(
     loss: &L,
     data: &Dataset<X, L::Target>,
 ) -> Result<()> {
-    if loss.kind() == LossKind::SoftmaxCrossEntropy {
-        for &label in data.targets() {
-            class_of(label, S::SIZE)?;
-        }
-    }
-    Ok(())
+    loss.check_targets(data.targets())
 }
 
 fn snapshot<B: Backend, M: Layer<B>>(model: &M) -> Result<Vec<Vec<f32>>> {
