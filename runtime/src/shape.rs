@@ -76,7 +76,7 @@ pub const fn same_dims(a: &[usize], b: &[usize]) -> bool {
 #[diagnostic::on_unimplemented(
     message = "this layer gives outputs of shape `{Self}`, not the `{Declared}` written after `->`",
     label = "gives `{Self}`",
-    note = "write the network's real output shape after `->`"
+    note = "write the real output shape after `->`"
 )]
 pub trait GivesDeclared<Declared> {}
 impl<S: Shape> GivesDeclared<S> for S {}

@@ -130,10 +130,10 @@ fn layer_ty(layer: &Layer) -> TokenStream {
         Kind::Network { ty, .. } => quote!(#ty<B>),
         // At the user's token: where the type lacks a `Build` for this
         // shape, every use gives the same error there, shown once.
-        Kind::Custom { ty } => crate::shape::respan(
-            quote!(<#ty as ::staticnn::layers::Build<B, #shape>>::Layer),
-            syn::spanned::Spanned::span(ty),
-        ),
+        Kind::Custom { ty, .. } => {
+            let out = layer.output.ty();
+            quote!(::staticnn::layers::Placed<B, #ty, #shape, #out>)
+        }
     }
 }
 
@@ -197,12 +197,9 @@ fn layer_init(layer: &Layer) -> TokenStream {
             quote!(::staticnn::layers::Residual::new(#body::init_with_rng(device, rng)?, #short, #name))
         }
         Kind::Network { ty, .. } => quote!(#ty::init_with_rng(device, rng)?),
-        Kind::Custom { ty } => {
-            let shape = layer.input.ty();
-            crate::shape::respan(
-                quote!(<#ty as ::staticnn::layers::Build<B, #shape>>::build(device, rng)?),
-                syn::spanned::Spanned::span(ty),
-            )
+        Kind::Custom { .. } => {
+            let making = making(layer);
+            quote!((#making.make)(device, rng)?)
         }
     }
 }
@@ -237,13 +234,29 @@ fn param_count(layer: &Layer) -> TokenStream {
             quote!(#body::<B>::NUM_PARAMS #short)
         }
         Kind::Network { ty, .. } => quote!(#ty::<B>::NUM_PARAMS),
-        Kind::Custom { ty } => {
-            let shape = layer.input.ty();
-            crate::shape::respan(
-                quote!(<#ty as ::staticnn::layers::Build<B, #shape>>::NUM_PARAMS),
-                syn::spanned::Spanned::span(ty),
-            )
+        Kind::Custom { .. } => {
+            let making = making(layer);
+            quote!(#making.num_params)
         }
         _ => quote!(0),
     }
+}
+
+/// `Placed::<..>::declared()` (or `same()`) for a layer of the user's own:
+/// its parameter count and how to make it, from one call spanned at the
+/// user's type, so that a type that cannot go there is one error there.
+fn making(layer: &Layer) -> TokenStream {
+    let Kind::Custom { ty, declared } = &layer.kind else {
+        return quote!();
+    };
+    let (input, output) = (layer.input.ty(), layer.output.ty());
+    let how = if *declared {
+        quote!(declared)
+    } else {
+        quote!(same)
+    };
+    crate::shape::respan(
+        quote!(::staticnn::layers::Placed::<B, #ty, #input, #output>::#how()),
+        syn::spanned::Spanned::span(ty),
+    )
 }

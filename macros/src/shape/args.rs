@@ -66,11 +66,6 @@ impl Hoist {
         name.to_token_stream()
     }
 
-    /// A fresh name for an item of the network's checks.
-    pub fn fresh(&self, what: &str) -> syn::Ident {
-        quote::format_ident!("{}_{}_{}", self.prefix, what, self.names.len())
-    }
-
     /// An item of the network's checks (one that is not a const).
     pub fn item(&mut self, tokens: TokenStream) {
         self.items.push(tokens);

@@ -330,8 +330,9 @@ pub fn network(entry: &Entry, sig: &super::NetSig, input: &Shape, ctx: &mut Ctx)
 
 /// `Custom(Gelu)`: a layer of the user's own, which the runtime's `Build`
 /// makes for its input shape. The macro cannot see its output shape: it
-/// is the one written after `->`, or the input's, and a type check at the
-/// entry (naming both shapes) holds the layer to it.
+/// is the one written after `->`, or the input's, and the bounds of
+/// `Placed::declared` (or `same`), spanned at the type, hold the layer to
+/// it, naming both shapes.
 pub fn custom(entry: &Entry, input: &Shape, ctx: &mut Ctx) -> Step {
     let usage = "Custom takes the type of a layer of your own, e.g. `Custom(Gelu)`, and `-> [..]` after it when the layer changes the shape";
     super::args::check_named(entry, &[], &mut ctx.errors);
@@ -354,28 +355,11 @@ pub fn custom(entry: &Entry, input: &Shape, ctx: &mut Ctx) -> Step {
         Some(_) => declared_output(entry, ctx)?,
         None => input.clone(),
     };
-    // Generic over the backend, like every other use of the layer's type,
-    // so that a `Build` the type lacks is one error (rustc folds identical
-    // errors at one token), not one per use.
-    let (given, declared) = (input.ty(), output.ty());
-    let check = if entry.output.is_some() {
-        quote!(check_output)
-    } else {
-        quote!(check_same)
-    };
-    let name = ctx.hoist.fresh("custom");
-    ctx.hoist.item(super::respan(
-        quote! {
-            #[allow(dead_code, non_snake_case)]
-            fn #name<B: ::staticnn::Backend>() {
-                ::staticnn::shape::#check::<
-                    <<#ty as ::staticnn::layers::Build<B, #given>>::Layer as ::staticnn::Layer<B>>::Output,
-                    #declared,
-                >();
-            }
-        },
-        syn::spanned::Spanned::span(&ty),
-    ));
     let shown = quote!(#ty).to_string().replace(' ', "");
-    Some((Kind::Custom { ty }, output, format!("Custom({shown})")))
+    let declared = entry.output.is_some();
+    Some((
+        Kind::Custom { ty, declared },
+        output,
+        format!("Custom({shown})"),
+    ))
 }

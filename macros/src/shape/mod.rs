@@ -158,6 +158,8 @@ pub enum Kind {
     /// `staticnn::layers::Build` for its input shape.
     Custom {
         ty: syn::Path,
+        /// Whether its output shape was written after `->`.
+        declared: bool,
     },
     /// A network declared earlier in the same invocation, or elsewhere
     /// (then possibly with a path).

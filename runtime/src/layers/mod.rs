@@ -26,7 +26,7 @@ mod softmax;
 
 pub use activation::{kind, Activate, Identity, LeakyRelu, Relu, Sigmoid, Step, Tanh};
 pub use batch_norm::{BatchNorm, BatchNormGrads, BatchNormState};
-pub use build::Build;
+pub use build::{Build, Placed, PlacedGrads, PlacedState};
 pub use conv::{Conv2d, Conv2dGrads, Conv2dState};
 pub use dense::{Dense, DenseGrads};
 pub use dropout::{Dropout, DropoutState};
