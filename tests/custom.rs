@@ -56,8 +56,12 @@ fn a_network_with_custom_layers_has_correct_gradients() {
 #[test]
 fn huber_gradient_matches_central_differences() {
     // Errors on both sides of delta, none within eps of the kink.
-    let pred = Tensor::<Cpu, Rank1<4>>::from_vec(&Cpu, vec![0.3, -2.5, 1.7, 4.0, 0.0, 0.9, -0.4, 3.0]).unwrap();
-    let target = Tensor::<Cpu, Rank1<4>>::from_vec(&Cpu, vec![0.0, 0.0, 0.0, 0.0, 1.5, 0.2, 0.1, -1.0]).unwrap();
+    let pred =
+        Tensor::<Cpu, Rank1<4>>::from_vec(&Cpu, vec![0.3, -2.5, 1.7, 4.0, 0.0, 0.9, -0.4, 3.0])
+            .unwrap();
+    let target =
+        Tensor::<Cpu, Rank1<4>>::from_vec(&Cpu, vec![0.0, 0.0, 0.0, 0.0, 1.5, 0.2, 0.1, -1.0])
+            .unwrap();
     let huber = Huber { delta: 1.0 };
     assert_ok("Huber", check_loss(&huber, &pred, &target, 1e-3).unwrap());
     // Mean over the 8 values: 0.5 * 0.09, 2.0, 1.2, 3.5, 1.0, 0.5 * 0.49, 0.5 * 0.25, 3.5.
@@ -101,16 +105,45 @@ fn custom_parameters_are_counted_saved_and_loaded_by_name() {
 #[test]
 fn fit_trains_custom_layers_and_a_custom_loss() {
     let xs = random(64 * 6, 7);
-    let labels: Vec<f32> = xs.chunks(6).map(|s| if s[0] > 0.0 { 1.0 } else { 0.0 }).collect();
+    let labels: Vec<f32> = xs
+        .chunks(6)
+        .map(|s| if s[0] > 0.0 { 1.0 } else { 0.0 })
+        .collect();
     let data = Dataset::<Rank1<6>, ClassIndex>::new(xs, labels).unwrap();
     let mut net = Normed::init(&Cpu, 2).unwrap();
-    let before = net.norm.get::<LayerNorm<Cpu, 5>>().unwrap().bias.to_vec().unwrap();
+    let before = net
+        .norm
+        .get::<LayerNorm<Cpu, 5>>()
+        .unwrap()
+        .bias
+        .to_vec()
+        .unwrap();
     let cfg = FitConfig::new(20, 16).verbose(false);
-    let history = fit(&mut net, &mut Adam::new(1e-2), &SoftmaxCrossEntropy, &data, None, &cfg).unwrap();
+    let history = fit(
+        &mut net,
+        &mut Adam::new(1e-2),
+        &SoftmaxCrossEntropy,
+        &data,
+        None,
+        &cfg,
+    )
+    .unwrap();
     let (first, last) = (&history.epochs[0], history.epochs.last().unwrap());
-    assert!(last.train_loss < 0.5 * first.train_loss, "{first:?} -> {last:?}");
-    let after = net.norm.get::<LayerNorm<Cpu, 5>>().unwrap().bias.to_vec().unwrap();
-    assert_ne!(before, after, "the optimiser did not reach the custom layer");
+    assert!(
+        last.train_loss < 0.5 * first.train_loss,
+        "{first:?} -> {last:?}"
+    );
+    let after = net
+        .norm
+        .get::<LayerNorm<Cpu, 5>>()
+        .unwrap()
+        .bias
+        .to_vec()
+        .unwrap();
+    assert_ne!(
+        before, after,
+        "the optimiser did not reach the custom layer"
+    );
 
     // Huber's loss, through the host path of `PointwiseLoss`.
     let xs: Vec<f32> = (0..40).map(|i| i as f32 / 20.0 - 1.0).collect();
@@ -118,7 +151,15 @@ fn fit_trains_custom_layers_and_a_custom_loss() {
     let data = Dataset::<Rank1<1>, Rank1<1>>::new(xs, ys).unwrap();
     let mut line = Line::init(&Cpu, 0).unwrap();
     let cfg = FitConfig::new(150, 8).verbose(false);
-    fit(&mut line, &mut Adam::new(0.05), &Huber { delta: 1.0 }, &data, None, &cfg).unwrap();
+    fit(
+        &mut line,
+        &mut Adam::new(0.05),
+        &Huber { delta: 1.0 },
+        &data,
+        None,
+        &cfg,
+    )
+    .unwrap();
     let w = line.fc.weight.to_vec().unwrap()[0];
     assert!((w - 3.0).abs() < 0.1, "slope {w}");
 }

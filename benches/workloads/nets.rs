@@ -66,7 +66,9 @@ impl<M: Model<Cpu, Output = Rank1<10>> + TrainsWith<Cpu, SoftmaxCrossEntropy>> T
     }
 }
 
-impl<B: Backend, M: Model<B, Output = Rank1<10>> + TrainsWith<B, SoftmaxCrossEntropy>> Trainer<B, M> {
+impl<B: Backend, M: Model<B, Output = Rank1<10>> + TrainsWith<B, SoftmaxCrossEntropy>>
+    Trainer<B, M>
+{
     /// A workload on `dev` (the network must already be there).
     pub fn on(dev: &B, net: M, batch_size: usize) -> Self {
         let (x, y) = batch::<M::Input>(batch_size);

@@ -95,7 +95,14 @@ fn robust_regression(seed: u64) -> Result<()> {
         let mut line = Line::init(&Cpu, seed)?;
         let mut opt = Adam::new(0.05);
         if huber {
-            fit(&mut line, &mut opt, &Huber { delta: 1.0 }, &data, None, &cfg)?;
+            fit(
+                &mut line,
+                &mut opt,
+                &Huber { delta: 1.0 },
+                &data,
+                None,
+                &cfg,
+            )?;
         } else {
             fit(&mut line, &mut opt, &Mse, &data, None, &cfg)?;
         }

@@ -111,8 +111,15 @@ fn fused<B: Backend, S: Shape, T: Shape>(
 ) -> Result<()> {
     check_batch(pred, target)?;
     let buf = grad.map(Tensor::buf_mut);
-    pred.device()
-        .loss(kind, pred.batch(), S::SIZE, pred.buf(), target.buf(), buf, sum)
+    pred.device().loss(
+        kind,
+        pred.batch(),
+        S::SIZE,
+        pred.buf(),
+        target.buf(),
+        buf,
+        sum,
+    )
 }
 
 fn fused_hits<B: Backend, S: Shape, T: Shape>(
@@ -136,7 +143,7 @@ fn fused_hits<B: Backend, S: Shape, T: Shape>(
 /// the host and the gradient back, which the built-in losses avoid.
 ///
 /// ```
-/// use staticnn::loss::PointwiseLoss;
+/// use staticnn_runtime::loss::PointwiseLoss;
 ///
 /// /// Huber's loss with threshold 1 (PyTorch's `HuberLoss()`).
 /// struct Huber;

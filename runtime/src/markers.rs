@@ -1,15 +1,14 @@
 //! What the types know about a network beyond its shapes: what its last
 //! layer produces ([`Model::Head`]) and whether a gradient flows through
-//! every layer ([`Model::Backprop`]). `network!` writes both; [`fit`], the
-//! training steps, [`gradients`] and [`evaluate`] check them against the
-//! loss, so that softmax applied twice, or training through `Step`, is a
+//! every layer ([`Model::Backprop`]). `network!` writes both; [`fit`] and
+//! the training steps check them against the loss ([`evaluate`] the
+//! head), so that softmax applied twice, or training through `Step`, is a
 //! compile error at the call that names the fix, not a model that quietly
 //! learns nothing.
 //!
 //! [`Model::Head`]: crate::Model::Head
 //! [`Model::Backprop`]: crate::Model::Backprop
 //! [`fit`]: crate::fit
-//! [`gradients`]: crate::train::gradients
 //! [`evaluate`]: crate::evaluate
 
 /// A network whose last layer is `Softmax`: its outputs are probabilities

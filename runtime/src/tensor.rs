@@ -40,7 +40,11 @@ impl<B: Device, S: Shape> Tensor<B, S> {
         if !crate::shape::same_dims(S::DIMS, T::DIMS) {
             return Err(Error::config(
                 "network used as a layer",
-                format!("gives or takes samples of shape {:?}, not {:?}", S::DIMS, T::DIMS),
+                format!(
+                    "gives or takes samples of shape {:?}, not {:?}",
+                    S::DIMS,
+                    T::DIMS
+                ),
             ));
         }
         // SAFETY: `Tensor` is `repr(C)` and `S` only appears in the

@@ -291,11 +291,7 @@ impl<B: Backend, T: 'static, I: Shape, O: Shape> Layer<B> for Placed<B, T, I, O>
     type State = PlacedState<B, O>;
     type Grads = PlacedGrads;
 
-    fn infer<'s>(
-        &self,
-        x: &Tensor<B, I>,
-        state: &'s mut Self::State,
-    ) -> Result<&'s Tensor<B, O>> {
+    fn infer<'s>(&self, x: &Tensor<B, I>, state: &'s mut Self::State) -> Result<&'s Tensor<B, O>> {
         self.layer.infer(x, state)
     }
 

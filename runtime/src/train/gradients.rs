@@ -5,8 +5,6 @@
 use crate::backend::Backend;
 use crate::layers::{Layer, TrainCtx};
 use crate::loss::Loss;
-use crate::markers::Fits;
-use crate::model::Model;
 use crate::tensor::Tensor;
 use crate::Result;
 
@@ -114,10 +112,8 @@ pub fn gradients<B, M, L>(
 ) -> Result<Gradients>
 where
     B: Backend,
-    M: Model<B>,
+    M: Layer<B>,
     L: Loss<M::Output>,
-    M::Head: Fits<L>,
-    M::Backprop: crate::markers::Trainable,
 {
     let dev = x.device().clone();
     let mut state = M::State::default();

@@ -1,5 +1,5 @@
 use staticnn::prelude::*;
-use staticnn::train::{gradients, train_step, Mode, StepBuffers};
+use staticnn::train::{train_step, StepBuffers};
 
 network! {
     struct Gate: [2] { Dense(1), Step }
@@ -22,6 +22,7 @@ fn main() -> Result<()> {
     train_step(&mut blocked, &mut Sgd::new(0.1), &Mse, &x, &y, &mut buffers, &mut ctx)?;
 
     let mut outer = Outer::init(&Cpu, 0)?;
-    gradients(&mut outer, &Mse, &x, &y, Mode::Eval)?;
+    let data2 = Dataset::<Rank1<2>, Rank1<2>>::new(vec![0.0; 4], vec![0.0; 4])?;
+    fit(&mut outer, &mut Sgd::new(0.1), &Mse, &data2, None, &cfg)?;
     Ok(())
 }
