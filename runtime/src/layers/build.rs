@@ -115,8 +115,12 @@ pub struct Making<B: Backend, T, I: Shape, O: Shape> {
     /// The layer's [`Build::NUM_PARAMS`].
     pub num_params: usize,
     /// Makes the layer on a device, from the network's generator.
-    pub make: fn(&B, &mut Rng) -> Result<Placed<B, T, I, O>>,
+    pub make: MakeFn<B, T, I, O>,
 }
+
+/// How [`Making`] makes a placed layer.
+#[doc(hidden)]
+pub type MakeFn<B, T, I, O> = fn(&B, &mut Rng) -> Result<Placed<B, T, I, O>>;
 
 impl<B: Backend, T, I: Shape, O: Shape> fmt::Debug for Placed<B, T, I, O> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -191,9 +195,9 @@ where
 struct Holder<L>(L);
 
 /// The layer's own state inside `state`, made on first use.
-fn state_of<'s, B: Backend, L: Layer<B> + 'static, O: Shape>(
-    state: &'s mut PlacedState<B, O>,
-) -> Result<&'s mut L::State>
+fn state_of<B: Backend, L: Layer<B> + 'static, O: Shape>(
+    state: &mut PlacedState<B, O>,
+) -> Result<&mut L::State>
 where
     L::State: 'static,
 {
