@@ -102,6 +102,12 @@ fn custom_parameters_are_counted_saved_and_loaded_by_name() {
     assert!(loaded.norm.get::<Gelu<Rank1<5>>>().is_none());
 }
 
+/// The shift of the network's LayerNorm.
+fn norm_bias(net: &Normed) -> Vec<f32> {
+    let norm = net.norm.get::<LayerNorm<Cpu, 5>>().expect("a LayerNorm");
+    norm.bias.to_vec().unwrap()
+}
+
 #[test]
 fn fit_trains_custom_layers_and_a_custom_loss() {
     let xs = random(64 * 6, 7);
@@ -111,13 +117,7 @@ fn fit_trains_custom_layers_and_a_custom_loss() {
         .collect();
     let data = Dataset::<Rank1<6>, ClassIndex>::new(xs, labels).unwrap();
     let mut net = Normed::init(&Cpu, 2).unwrap();
-    let before = net
-        .norm
-        .get::<LayerNorm<Cpu, 5>>()
-        .unwrap()
-        .bias
-        .to_vec()
-        .unwrap();
+    let before = norm_bias(&net);
     let cfg = FitConfig::new(20, 16).verbose(false);
     let history = fit(
         &mut net,
@@ -133,13 +133,7 @@ fn fit_trains_custom_layers_and_a_custom_loss() {
         last.train_loss < 0.5 * first.train_loss,
         "{first:?} -> {last:?}"
     );
-    let after = net
-        .norm
-        .get::<LayerNorm<Cpu, 5>>()
-        .unwrap()
-        .bias
-        .to_vec()
-        .unwrap();
+    let after = norm_bias(&net);
     assert_ne!(
         before, after,
         "the optimiser did not reach the custom layer"

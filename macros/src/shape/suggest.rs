@@ -144,24 +144,9 @@ pub fn foreign_spelling(entry: &Entry) -> Option<(String, bool)> {
             (format!("LeakyRelu({})", named("negative_slope")?), false)
         }
         _ if alias.is_some() => {
-            let all: Vec<String> = args
-                .iter()
-                .cloned()
-                .chain(
-                    entry
-                        .named
-                        .iter()
-                        .map(|(k, v)| format!("{k} = {}", expr_text(v))),
-                )
-                .collect();
-            (
-                if all.is_empty() {
-                    ours.to_string()
-                } else {
-                    format!("{ours}({})", all.join(", "))
-                },
-                false,
-            )
+            // The arguments as written, after our name.
+            let written = super::args::display(entry);
+            (format!("{ours}{}", &written[kind.len()..]), false)
         }
         _ => return None,
     };

@@ -63,10 +63,7 @@ impl<B: Backend, T, I: Shape, O: Shape> Placed<B, T, I, O> {
         <T::Layer as Layer<B>>::State: 'static,
         <T::Layer as Layer<B>>::Grads: 'static,
     {
-        Making {
-            num_params: T::NUM_PARAMS,
-            make: |device, rng| Self::build::<T::Layer>(T::build(device, rng)?),
-        }
+        Self::making()
     }
 
     /// Like [`declared`](Placed::declared), for a place with no declared
@@ -76,6 +73,15 @@ impl<B: Backend, T, I: Shape, O: Shape> Placed<B, T, I, O> {
     where
         T: Build<B, I>,
         <T::Layer as Layer<B>>::Output: KeepsShape<I>,
+        <T::Layer as Layer<B>>::State: 'static,
+        <T::Layer as Layer<B>>::Grads: 'static,
+    {
+        Self::making()
+    }
+
+    const fn making() -> Making<B, T, I, O>
+    where
+        T: Build<B, I>,
         <T::Layer as Layer<B>>::State: 'static,
         <T::Layer as Layer<B>>::Grads: 'static,
     {
