@@ -2,10 +2,12 @@
 //! The `network!` macro of [staticnn](https://docs.rs/staticnn). Use it
 //! through the `staticnn` crate, which documents the DSL.
 //!
-//! The macro works in three stages, one module each: `parse` reads the DSL
-//! into spanned syntax, `shape` checks every layer and infers every shape
-//! (all errors come from here), and `expand` writes the struct, its
-//! gradient and cache structs, and its trait implementations. The generated
+//! The macro works in three stages: `parse` reads the DSL into spanned
+//! syntax; `layers` checks every layer and infers every shape (all errors
+//! come from here), one module per layer, on the shapes and errors of
+//! `shape`; and `expand` writes the struct, its gradient and cache
+//! structs, and its trait implementations, asking each checked layer what
+//! it generates. The generated
 //! code only calls into `staticnn`'s runtime; no kernel is generated.
 
 extern crate proc_macro;
@@ -13,6 +15,7 @@ extern crate proc_macro;
 #[cfg(test)]
 mod cost;
 mod expand;
+mod layers;
 mod parse;
 mod shape;
 
@@ -36,7 +39,7 @@ fn expand_input(input: parse::Input) -> proc_macro2::TokenStream {
     // by later ones.
     let mut known = Vec::new();
     for net in input.networks {
-        match shape::analyze(net, &known) {
+        match layers::check::analyze(net, &known) {
             Ok(plan) => {
                 out.extend(expand::expand(&plan));
                 known.push(shape::NetSig::of(&plan));

@@ -2,7 +2,7 @@
 //! `Model` implementation (`device`, `summary`).
 
 use super::{layer_init, param_count};
-use crate::shape::{Act, Kind, Layer, Plan};
+use crate::shape::{Backprop, Layer, Plan};
 use proc_macro2::TokenStream;
 use quote::quote;
 
@@ -25,7 +25,7 @@ pub fn expand(plan: &Plan) -> TokenStream {
     let rows = plan.layers.iter().map(summary_rows);
     let name_str = name.to_string();
     let l = quote!(::staticnn::Layer::<B>);
-    let head = head(&plan.layers[n - 1]);
+    let head = plan.layers[n - 1].kind.head();
     let backprop = backprop(plan);
 
     quote! {
@@ -96,21 +96,7 @@ pub fn expand(plan: &Plan) -> TokenStream {
 fn summary_rows(layer: &Layer) -> TokenStream {
     let (name, display, field) = (&layer.torch_name, &layer.display, &layer.field);
     let out_dims = layer.output.dims_expr();
-    let model = quote!(::staticnn::Model::summary);
-    let inner = match &layer.kind {
-        Kind::Residual { shortcut, .. } => {
-            let short = shortcut.as_ref().map(|(sc, _)| {
-                let prefix = format!("{name}.{sc}");
-                quote!(rows.extend(#model(&self.#field.shortcut).nested(#prefix));)
-            });
-            quote! {
-                rows.extend(#model(&self.#field.body).nested(#name));
-                #short
-            }
-        }
-        Kind::Network { .. } => quote!(rows.extend(#model(&self.#field).nested(#name));),
-        _ => quote!(),
-    };
+    let inner = layer.kind.summary_rows(layer);
     quote! {
         ::staticnn::Summary::push_row(
             &mut rows,
@@ -123,35 +109,16 @@ fn summary_rows(layer: &Layer) -> TokenStream {
     }
 }
 
-/// What the last layer produces, for the losses' checks
-/// (`staticnn::markers`).
-fn head(last: &Layer) -> TokenStream {
-    let m = quote!(::staticnn::markers);
-    match &last.kind {
-        Kind::Softmax => quote!(#m::EndsInSoftmax),
-        Kind::Act(Act::Sigmoid) => quote!(#m::EndsInSigmoid),
-        Kind::Network { ty, .. } => quote!(<#ty<B> as ::staticnn::Model<B>>::Head),
-        _ => quote!(#m::EndsInOther),
-    }
-}
-
 /// Whether a gradient flows through every layer: not through `Step`, nor
 /// through a block or nested network that holds one.
 fn backprop(plan: &Plan) -> TokenStream {
     let m = quote!(::staticnn::markers);
-    let of = |name: &dyn quote::ToTokens| quote!(<#name<B> as ::staticnn::Model<B>>::Backprop);
     let mut parts = Vec::new();
     for layer in &plan.layers {
-        match &layer.kind {
-            Kind::Act(Act::Step) => return quote!(#m::ThroughStep),
-            Kind::Network { ty, .. } => parts.push(of(ty)),
-            Kind::Residual { body, shortcut } => {
-                parts.push(of(&body.name));
-                if let Some((_, sc)) = shortcut {
-                    parts.push(of(&sc.name));
-                }
-            }
-            _ => {}
+        match layer.kind.backprop() {
+            Backprop::Blocked => return quote!(#m::ThroughStep),
+            Backprop::Through(through) => parts.extend(through),
+            Backprop::Flows => {}
         }
     }
     parts.into_iter().fold(

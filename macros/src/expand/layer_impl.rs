@@ -9,7 +9,7 @@
 //! copied.
 
 use super::{grads_name, layer_ty, state_name};
-use crate::shape::{respan, Kind, Plan};
+use crate::shape::{respan, Plan};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 
@@ -46,16 +46,7 @@ pub fn expand(plan: &Plan) -> TokenStream {
     // `Tensor::as_shape`, so that the shapes written after `->` reach no
     // type: when they are wrong, the const assertion at the layer is the
     // one error, not a mismatch in every generated call.
-    let external: Vec<bool> = plan
-        .layers
-        .iter()
-        .map(|l| {
-            matches!(
-                l.kind,
-                Kind::Network { external: true, .. } | Kind::Custom { .. }
-            )
-        })
-        .collect();
+    let external: Vec<bool> = plan.layers.iter().map(|l| l.kind.opaque()).collect();
     // `value` seen as the shape `to`, where `yes`.
     let cast = |yes: bool, value: TokenStream, to: TokenStream| {
         if yes {

@@ -235,7 +235,7 @@ pub fn check_named(entry: &Entry, allowed: &[&str], errors: &mut Errors) {
     for (i, (k, v)) in entry.named.iter().enumerate() {
         let key = k.to_string();
         if !allowed.contains(&key.as_str()) {
-            let foreign = super::suggest::FOREIGN_OPTIONS
+            let foreign = FOREIGN_OPTIONS
                 .iter()
                 .find(|(theirs, ours, _)| *theirs == key && allowed.contains(ours));
             if let Some((_, ours, whose)) = foreign {
@@ -250,9 +250,7 @@ pub fn check_named(entry: &Entry, allowed: &[&str], errors: &mut Errors) {
                 errors.err(k.span(), msg);
                 continue;
             }
-            let close = allowed
-                .iter()
-                .find(|a| super::suggest::edit_distance(a, &key) <= 2);
+            let close = allowed.iter().find(|a| edit_distance(a, &key) <= 2);
             let hint = match close {
                 Some(a) => format!("; did you mean `{a}`?"),
                 None if allowed.is_empty() => String::new(),
@@ -354,4 +352,86 @@ pub fn display(entry: &Entry) -> String {
 /// The span to blame for a missing argument: the parentheses, or the name.
 pub fn args_span(entry: &Entry) -> Span {
     entry.args_span.unwrap_or(entry.kind.span())
+}
+
+/// A range a float option must lie in: its description (`in [0, 1)`), the
+/// check on a literal, and the condition asserted on a const expression.
+pub struct Range {
+    pub text: &'static str,
+    pub ok: fn(f64) -> bool,
+    pub cond: fn(&TokenStream) -> TokenStream,
+}
+
+/// A float option that must lie in a range: checked here for literals, by
+/// a const assertion otherwise.
+pub fn ranged_float(
+    e: &Expr,
+    what: &str,
+    range: Range,
+    ctx: &mut Ctx,
+) -> Option<(TokenStream, String)> {
+    let Range { text, ok, cond } = range;
+    match float_arg(e, what, &mut ctx.hoist) {
+        Ok((Some(v), tokens)) => {
+            if !ok(v) {
+                ctx.errors.err(
+                    e.span(),
+                    format!("{what} must be {text}, found {}", expr_text(e)),
+                );
+                return None;
+            }
+            Some((tokens, v.to_string()))
+        }
+        Ok((None, tokens)) => {
+            ctx.checks.push(ConstCheck {
+                cond: cond(&tokens),
+                message: format!("{what} `{}` must be {text}", expr_text(e)),
+                span: e.span(),
+            });
+            Some((tokens, expr_text(e)))
+        }
+        Err(err) => {
+            ctx.errors.push(err);
+            None
+        }
+    }
+}
+
+/// A size from `Dense(n)`-like positions, reused by the window layers.
+pub fn require_size(e: &Expr, what: &str, ctx: &mut Ctx) -> Option<Dim> {
+    match size(e, what, false, ctx) {
+        Ok(d) => Some(d),
+        Err(err) => {
+            ctx.errors.push(err);
+            None
+        }
+    }
+}
+
+/// Other frameworks' names for options: (theirs, ours, whose).
+pub const FOREIGN_OPTIONS: &[(&str, &str, &str)] = &[
+    ("kernel_size", "kernel", "PyTorch's"),
+    ("negative_slope", "slope", "PyTorch's"),
+    ("ceil_mode", "floor", "PyTorch's"),
+    ("pool_size", "kernel", "Keras'"),
+    ("strides", "stride", "Keras'"),
+    ("use_bias", "bias", "Keras'"),
+    ("rate", "p", "Keras'"),
+    ("epsilon", "eps", "Keras'"),
+];
+
+/// Levenshtein distance.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + (ca != cb) as usize).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
 }

@@ -1,12 +1,12 @@
-//! Sliding-window layers on images: Conv2d, MaxPool2d, AvgPool2d,
-//! PyTorch's AdaptiveAvgPool2d and AdaptiveMaxPool2d, and GlobalAvgPool.
+//! What the sliding-window layers (Conv2d and the pools) share: the
+//! window, the image input, and the output size along each axis, checked
+//! for literals and asserted for const expressions.
 
-use super::args::{
-    args_span, check_named, display, max_positional, named, no_args, pair, positional_or_named,
-};
-use super::layers::{require_size, weight_options};
-use super::{ConstCheck, Ctx, Dim, Kind, Shape, Step};
 use crate::parse::Entry;
+use crate::shape::args::{
+    args_span, check_named, display, max_positional, pair, positional_or_named,
+};
+use crate::shape::{ConstCheck, Ctx, Dim, Shape};
 use quote::quote;
 use syn::spanned::Spanned;
 use syn::Expr;
@@ -20,7 +20,7 @@ pub struct Window {
 
 /// The `[C, H, W]` of an image input, or an error saying how to get one.
 /// While guessing (after an earlier error) any input passes as an image.
-fn image(entry: &Entry, input: &Shape, ctx: &mut Ctx) -> Option<Vec<Dim>> {
+pub fn image(entry: &Entry, input: &Shape, ctx: &mut Ctx) -> Option<Vec<Dim>> {
     if ctx.guessing {
         return Some(vec![
             Dim::Known(1),
@@ -58,7 +58,7 @@ fn image(entry: &Entry, input: &Shape, ctx: &mut Ctx) -> Option<Vec<Dim>> {
     }
 }
 
-fn dims_text((a, b): &(Dim, Dim)) -> String {
+pub fn dims_text((a, b): &(Dim, Dim)) -> String {
     format!("{}x{}", a.text(), b.text())
 }
 
@@ -134,7 +134,7 @@ fn axis(
 
 /// Output height and width of `win` over the image `dims`, or an error at
 /// the layer that names the shapes.
-fn output_hw(
+pub fn output_hw(
     entry: &Entry,
     dims: &[Dim],
     win: &Window,
@@ -188,7 +188,7 @@ fn output_hw(
 }
 
 /// A `(rows, cols)` option, or `default` when absent.
-fn pair_or(
+pub fn pair_or(
     e: Option<&Expr>,
     what: &str,
     allow_zero: bool,
@@ -209,7 +209,7 @@ fn pair_or(
 
 /// `padding = same` (output as large as the input, stride 1) or `valid`
 /// (no padding), Keras' names; else a size or pair.
-fn padding(
+pub fn padding(
     e: Option<&Expr>,
     kernel: &(Dim, Dim),
     stride: &(Dim, Dim),
@@ -271,85 +271,24 @@ fn same_half(kernel: &Dim, stride: &Dim, span: proc_macro2::Span, ctx: &mut Ctx)
     }
 }
 
-pub fn conv2d(entries: &[Entry], i: usize, input: &Shape, ctx: &mut Ctx) -> Step {
-    let entry = &entries[i];
-    check_named(
-        entry,
-        &["kernel", "stride", "padding", "bias", "init"],
-        &mut ctx.errors,
-    );
-    let usage =
-        "write `Conv2d(out_channels, kernel = k)` with options `stride`, `padding`, `bias`, `init`";
-    max_positional(entry, 2, usage, &mut ctx.errors);
-    let (bias, init) = weight_options(entries, i, ctx);
-    let Some(out) = entry.args.first() else {
-        ctx.errors.err(
-            args_span(entry),
-            "Conv2d needs the number of output channels and a kernel size, e.g. `Conv2d(16, kernel = 3)`",
-        );
-        return None;
-    };
-    let out = require_size(out, "Conv2d's number of output channels", ctx);
-    let Some(kernel) = positional_or_named(entry, 1, "kernel", &mut ctx.errors) else {
-        ctx.errors.err(
-            args_span(entry),
-            "Conv2d needs a kernel size, e.g. `Conv2d(16, kernel = 3)` or `kernel = (3, 5)`",
-        );
-        return None;
-    };
-    let kernel = pair_or(
-        Some(kernel),
-        "Conv2d's kernel size",
-        false,
-        (Dim::Known(1), Dim::Known(1)),
-        ctx,
-    );
-    let stride = pair_or(
-        named(entry, "stride"),
-        "Conv2d's stride",
-        false,
-        (Dim::Known(1), Dim::Known(1)),
-        ctx,
-    );
-    let (out, kernel, stride) = (out?, kernel?, stride?);
-    let padding = padding(named(entry, "padding"), &kernel, &stride, ctx)?;
-    let dims = image(entry, input, ctx)?;
-    let win = Window {
-        kernel,
-        stride,
-        padding,
-    };
-    let (h, w) = output_hw(entry, &dims, &win, false, ctx)?;
-    Some((
-        Kind::Conv2d {
-            out: out.clone(),
-            win,
-            bias,
-            init,
-        },
-        Shape(vec![out, h, w]),
-        display(entry),
-    ))
-}
-
 /// How a pooling layer takes its one required size.
-struct SizeArg<'a> {
+pub struct SizeArg<'a> {
     /// Every option the layer accepts.
-    options: &'a [&'a str],
+    pub options: &'a [&'a str],
     /// The option the size may also be given as (`kernel = 2`).
-    key: &'a str,
+    pub key: &'a str,
     /// The hint for extra positional arguments.
-    usage: &'a str,
+    pub usage: &'a str,
     /// The error when the size is missing.
-    missing: &'a str,
+    pub missing: &'a str,
     /// The size in messages about its value.
-    what: &'a str,
+    pub what: &'a str,
 }
 
 /// The options checked and the required size read, positional or named,
 /// as a number or a pair: its expression (where errors about it point)
 /// and its value.
-fn size_arg<'e>(
+pub fn size_arg<'e>(
     entry: &'e Entry,
     arg: SizeArg<'_>,
     ctx: &mut Ctx,
@@ -368,155 +307,4 @@ fn size_arg<'e>(
         ctx,
     )?;
     Some((e, size))
-}
-
-pub fn pool(entry: &Entry, max: bool, input: &Shape, ctx: &mut Ctx) -> Step {
-    let kind = entry.kind.to_string();
-    let (_, kernel) = size_arg(
-        entry,
-        SizeArg {
-            options: &["kernel", "stride", "padding", "floor"],
-            key: "kernel",
-            usage: &format!("write `{kind}(size)` with options `stride`, `padding`, `floor`"),
-            missing: &format!("{kind} needs a window size, e.g. `{kind}(2)`"),
-            what: &format!("{kind}'s window size"),
-        },
-        ctx,
-    )?;
-    // The stride defaults to the window, as in PyTorch and Keras.
-    let stride = pair_or(
-        named(entry, "stride"),
-        &format!("{kind}'s stride"),
-        false,
-        kernel.clone(),
-        ctx,
-    )?;
-    let padding = pair_or(
-        named(entry, "padding"),
-        "padding",
-        true,
-        (Dim::Known(0), Dim::Known(0)),
-        ctx,
-    )?;
-    let floor = named(entry, "floor")
-        .and_then(|v| super::args::bool_arg(v, "floor", &mut ctx.errors))
-        .unwrap_or(false);
-    // PyTorch refuses padding over half the window: a window of padding
-    // alone would have no input in it.
-    for (k, p) in [(&kernel.0, &padding.0), (&kernel.1, &padding.1)] {
-        if let (Dim::Known(k), Dim::Known(p)) = (k, p) {
-            if 2 * p > *k {
-                let span = named(entry, "padding").map_or(entry.kind.span(), |e| e.span());
-                ctx.errors.err(
-                    span,
-                    format!("{kind}'s padding ({p}) must be at most half its window ({k})"),
-                );
-                return None;
-            }
-        }
-    }
-    let dims = image(entry, input, ctx)?;
-    let win = Window {
-        kernel,
-        stride,
-        padding,
-    };
-    let (h, w) = output_hw(entry, &dims, &win, !floor, ctx)?;
-    Some((
-        Kind::Pool { max, win },
-        Shape(vec![dims[0].clone(), h, w]),
-        display(entry),
-    ))
-}
-
-/// PyTorch's `AdaptiveAvgPool2d(output_size)` (and `AdaptiveMaxPool2d`),
-/// so that a ported `nn.Sequential` keeps its layers and their indices:
-/// `AdaptiveAvgPool2d(1), Flatten` is PyTorch's spelling of
-/// `GlobalAvgPool`. Where the output size divides the input's, PyTorch's
-/// adaptive windows are all `input / output` wide and do not overlap, so
-/// the layer is a plain pool with that window and stride; other sizes
-/// (overlapping windows of two widths) are refused.
-pub fn adaptive_pool(entry: &Entry, max: bool, input: &Shape, ctx: &mut Ctx) -> Step {
-    let kind = entry.kind.to_string();
-    let (size, out) = size_arg(
-        entry,
-        SizeArg {
-            options: &["output_size"],
-            key: "output_size",
-            usage: &format!("write `{kind}(output_size)`, e.g. `{kind}(1)`"),
-            missing: &format!(
-                "{kind} needs an output size, e.g. `{kind}(1)` for one value per channel"
-            ),
-            what: &format!("{kind}'s output size"),
-        },
-        ctx,
-    )?;
-    let dims = image(entry, input, ctx)?;
-    let mut kernel = Vec::new();
-    // A square mistake is one error, not one per axis.
-    let square = out.0.text() == out.1.text() && dims[1].text() == dims[2].text();
-    let axes = if square {
-        ["height and width", ""]
-    } else {
-        ["height", "width"]
-    };
-    for ((o, i), axis) in [(&out.0, &dims[1]), (&out.1, &dims[2])]
-        .into_iter()
-        .zip(axes)
-    {
-        let uneven = || {
-            format!(
-                "{kind} gives {} outputs along the {axis} of {}, which is not a whole number of \
-                 inputs per output; use an output size that divides it, or 1",
-                o.text(),
-                i.text()
-            )
-        };
-        match (o, i) {
-            // One value per channel: the window is the whole axis, whatever
-            // its size (a const expression included).
-            (Dim::Known(1), _) => kernel.push(i.clone()),
-            (Dim::Known(o), Dim::Known(i)) if i % o == 0 => kernel.push(Dim::Known(i / o)),
-            (Dim::Known(_), Dim::Known(_)) => {
-                ctx.shape_err(size.span(), uneven());
-                return None;
-            }
-            // A const size or output: rustc checks the division.
-            _ => {
-                let (ie, oe) = (i.expr(), o.expr());
-                if !axis.is_empty() {
-                    ctx.checks.push(ConstCheck {
-                        cond: quote!(#ie % #oe == 0),
-                        message: uneven(),
-                        span: size.span(),
-                    });
-                }
-                kernel.push(Dim::Const(
-                    quote!(#ie / #oe),
-                    format!("{} / {}", i.text(), o.text()),
-                ));
-            }
-        }
-    }
-    let kernel = (kernel[0].clone(), kernel[1].clone());
-    let win = Window {
-        stride: kernel.clone(),
-        kernel,
-        padding: (Dim::Known(0), Dim::Known(0)),
-    };
-    Some((
-        Kind::Pool { max, win },
-        Shape(vec![dims[0].clone(), out.0, out.1]),
-        display(entry),
-    ))
-}
-
-pub fn global_avg_pool(entry: &Entry, input: &Shape, ctx: &mut Ctx) -> Step {
-    no_args(entry, &mut ctx.errors);
-    let dims = image(entry, input, ctx)?;
-    Some((
-        Kind::GlobalAvgPool,
-        Shape(vec![dims[0].clone()]),
-        "GlobalAvgPool".into(),
-    ))
 }
