@@ -38,8 +38,9 @@ fn expand_input(input: parse::Input) -> proc_macro2::TokenStream {
     // Networks declared earlier in the invocation can be used as layers
     // by later ones.
     let mut known = Vec::new();
-    for net in input.networks {
-        match layers::check::analyze(net, &known) {
+    let names: Vec<String> = input.networks.iter().map(|n| n.name.to_string()).collect();
+    for (i, net) in input.networks.into_iter().enumerate() {
+        match layers::check::analyze(net, &known, &names[i + 1..]) {
             Ok(plan) => {
                 out.extend(expand::expand(&plan));
                 known.push(shape::NetSig::of(&plan));

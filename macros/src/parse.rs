@@ -220,6 +220,11 @@ impl Parse for Entry {
                 span: start.join(kind.span()).unwrap_or(start),
             });
         }
+        if input.peek(syn::token::Bracket) {
+            return Err(input.error(format!(
+                "a layer's arguments go in parentheses: `{kind}(..)`"
+            )));
+        }
         let (mut args, mut named, mut args_span) = (Vec::new(), Vec::new(), None);
         if input.peek(syn::token::Paren) {
             let content;

@@ -78,11 +78,17 @@ fn layer(
         let sig = &ctx.known[sig];
         return network::known(entry, sig, input, ctx);
     }
+    let name = entry.kind.to_string();
+    if ctx.later.contains(&name) {
+        ctx.errors.err(
+            entry.kind.span(),
+            format!("`{name}` is declared later in this `network!`; declare it before the networks that use it, so that its shapes are known"),
+        );
+        return None;
+    }
     let networks: Vec<String> = ctx.known.iter().map(|n| n.name.clone()).collect();
-    ctx.errors.err(
-        entry.kind.span(),
-        suggest::unknown_layer(&entry.kind.to_string(), &networks),
-    );
+    ctx.errors
+        .err(entry.kind.span(), suggest::unknown_layer(&name, &networks));
     None
 }
 
@@ -181,13 +187,14 @@ pub fn list(owner: &Ident, entries: &[Entry], input: &Shape, ctx: &mut Ctx) -> O
 /// Check a parsed network and infer every shape. `known` holds the
 /// networks declared before it in the same invocation, which it may use as
 /// layers.
-pub fn analyze(mut net: Network, known: &[NetSig]) -> syn::Result<Plan> {
+pub fn analyze(mut net: Network, known: &[NetSig], later: &[String]) -> syn::Result<Plan> {
     let mut errors = Errors::default();
     let companions = Companions::from_attrs(&net.name, &mut net.attrs, &mut errors);
     let mut ctx = Ctx {
         errors,
         checks: Vec::new(),
         known,
+        later,
         vis: net.vis.clone(),
         derives: net
             .attrs
@@ -253,7 +260,11 @@ mod tests {
 
     fn plan(src: &str) -> syn::Result<Plan> {
         let input: crate::parse::Input = syn::parse_str(src)?;
-        analyze(input.networks.into_iter().next().expect("one network"), &[])
+        analyze(
+            input.networks.into_iter().next().expect("one network"),
+            &[],
+            &[],
+        )
     }
 
     #[test]

@@ -238,6 +238,26 @@ pub fn check_named(entry: &Entry, allowed: &[&str], errors: &mut Errors) {
             let foreign = FOREIGN_OPTIONS
                 .iter()
                 .find(|(theirs, ours, _)| *theirs == key && allowed.contains(ours));
+            if key == "activation" {
+                let act = match expr_text(v).trim_matches('"').to_lowercase().as_str() {
+                    "relu" => "Relu",
+                    "sigmoid" => "Sigmoid",
+                    "tanh" => "Tanh",
+                    "softmax" => "Softmax",
+                    "linear" | "none" => "",
+                    _ => "Relu",
+                };
+                let after = if act.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {act}")
+                };
+                errors.err(
+                    k.span(),
+                    format!("activations are layers of their own here, not Keras' `activation` option: write the activation after {kind}, as in `{kind}(..){after}`"),
+                );
+                continue;
+            }
             if let Some((_, ours, whose)) = foreign {
                 let msg = if *ours == "floor" {
                     format!("PyTorch's `ceil_mode` is `floor` here, the other way round: `ceil_mode = False` (PyTorch's default) is `floor = true`; {kind} without `floor` refuses windows that do not tile the input")

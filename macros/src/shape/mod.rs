@@ -312,6 +312,9 @@ pub struct Ctx<'a> {
     pub errors: Errors,
     pub checks: Vec<ConstCheck>,
     pub known: &'a [NetSig],
+    /// The networks declared after it in the same invocation, which it
+    /// cannot use (their shapes are not known yet).
+    pub later: &'a [String],
     pub vis: Visibility,
     /// The network's `#[derive(...)]` attributes, repeated on its blocks.
     pub derives: Vec<Attribute>,
