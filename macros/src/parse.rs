@@ -17,7 +17,7 @@
 //! used as a layer.
 //!
 //! The parser only checks the grammar; what the layers and numbers mean is
-//! checked in `shape.rs`.
+//! checked in `layers/`.
 
 use proc_macro2::Span;
 use syn::parse::{Parse, ParseStream};
