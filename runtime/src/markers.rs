@@ -118,3 +118,52 @@ where
     M: crate::Model<B, Head: Fits<L>, Backprop: Trainable>,
 {
 }
+
+/// Data that can train or evaluate a network taking samples of shape `X`
+/// with a loss whose targets are `Y`: a [`Dataset<X, Y>`]. It exists for
+/// its message: given a dataset of the wrong shapes, [`fit`] and
+/// [`evaluate`] fail with one error that names both, not with a mismatch
+/// between two generic types.
+///
+/// [`Dataset<X, Y>`]: crate::Dataset
+/// [`fit`]: crate::fit
+/// [`evaluate`]: crate::evaluate
+#[diagnostic::on_unimplemented(
+    message = "this network and loss need a `Dataset<{X}, {Y}>`, but were given `{Self}`",
+    label = "needs samples of shape `{X}` with targets `{Y}`",
+    note = "the first type is one sample, the network's input: a flat dataset becomes images with `.reshape::<Rank3<C, H, W>>()`, and images become flat with `.reshape::<Rank1<N>>()`",
+    note = "the second is the loss's target: `ClassIndex` (one class number per sample) for SoftmaxCrossEntropy, the network's output shape for Mse and BinaryCrossEntropy"
+)]
+pub trait DataFor<X: crate::Shape, Y: crate::Shape> {
+    /// The dataset.
+    fn dataset(&self) -> &crate::Dataset<X, Y>;
+}
+
+impl<X: crate::Shape, Y: crate::Shape> DataFor<X, Y> for crate::Dataset<X, Y> {
+    fn dataset(&self) -> &crate::Dataset<X, Y> {
+        self
+    }
+}
+
+/// A batch of samples of shape `S` on backend `B`: a [`Tensor<B, S>`].
+/// What the generated `forward`, `infer` and `backward` and the training
+/// steps take for inputs, targets and output gradients. Like [`DataFor`],
+/// it exists for its message: a tensor of the wrong shape or on the wrong
+/// device is one error naming both, with the fix.
+///
+/// [`Tensor<B, S>`]: crate::Tensor
+#[diagnostic::on_unimplemented(
+    message = "expected a batch `Tensor<{B}, {S}>` here, but was given `{Self}`",
+    label = "needs a batch of `{S}` on `{B}`",
+    note = "a batch on another device moves with `x.to_device(&device)?`; one of the same size but another shape (flat against images) changes with `x.reshape::<{S}>()`"
+)]
+pub trait BatchFor<B: crate::Backend, S: crate::Shape> {
+    /// The tensor.
+    fn tensor(&self) -> &crate::Tensor<B, S>;
+}
+
+impl<B: crate::Backend, S: crate::Shape> BatchFor<B, S> for crate::Tensor<B, S> {
+    fn tensor(&self) -> &crate::Tensor<B, S> {
+        self
+    }
+}

@@ -55,11 +55,48 @@ pub fn expand(plan: &Plan) -> TokenStream {
             }
 
             /// Inference on a batch: dropout off, nothing kept for training.
-            pub fn forward(
+            ///
+            /// Generic over the argument only for the error message: a
+            /// tensor of the wrong shape or device fails to satisfy
+            /// `BatchFor`, whose message names both shapes and the fix.
+            pub fn forward<X>(
                 &self,
-                x: &::staticnn::Tensor<B, #input_ty>,
-            ) -> ::staticnn::Result<::staticnn::Tensor<B, #output_ty>> {
-                #l::forward(self, x)
+                x: &X,
+            ) -> ::staticnn::Result<::staticnn::Tensor<B, #output_ty>>
+            where
+                X: ::staticnn::markers::BatchFor<B, #input_ty> + ?::core::marker::Sized,
+            {
+                #l::forward(self, x.tensor())
+            }
+
+            /// [`Layer::infer`](::staticnn::Layer::infer), with the message
+            /// of `forward` for a batch of the wrong shape or device.
+            pub fn infer<'s, X>(
+                &self,
+                x: &X,
+                state: &'s mut <Self as #l>::State,
+            ) -> ::staticnn::Result<&'s ::staticnn::Tensor<B, #output_ty>>
+            where
+                X: ::staticnn::markers::BatchFor<B, #input_ty> + ?::core::marker::Sized,
+            {
+                #l::infer(self, x.tensor(), state)
+            }
+
+            /// [`Layer::backward`](::staticnn::Layer::backward), with one
+            /// message naming the expected and given shapes when `x` or the
+            /// output gradient `dy` has the wrong shape or device.
+            pub fn backward<'s, X, Dy>(
+                &self,
+                x: &X,
+                dy: &Dy,
+                state: &'s mut <Self as #l>::State,
+                grads: &mut <Self as #l>::Grads,
+            ) -> ::staticnn::Result<&'s ::staticnn::Tensor<B, #input_ty>>
+            where
+                X: ::staticnn::markers::BatchFor<B, #input_ty> + ?::core::marker::Sized,
+                Dy: ::staticnn::markers::BatchFor<B, #output_ty> + ?::core::marker::Sized,
+            {
+                #l::backward(self, x.tensor(), dy.tensor(), state, grads)
             }
 
             /// A copy of this network on another device.

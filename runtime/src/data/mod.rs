@@ -99,6 +99,19 @@ impl<X: Shape, Y: Shape> Dataset<X, Y> {
         })
     }
 
+    /// The same samples seen as another shape of the same size: a flat
+    /// dataset of 784 values per sample becomes 1x28x28 images for a
+    /// convolutional network with `.reshape::<Rank3<1, 28, 28>>()`. The
+    /// sizes are checked when the program is compiled.
+    pub fn reshape<T: Shape>(self) -> Dataset<T, Y> {
+        const { assert!(X::SIZE == T::SIZE, "reshape must keep the sample size") };
+        Dataset {
+            x: self.x,
+            y: self.y,
+            _shapes: PhantomData,
+        }
+    }
+
     /// The samples at `indices`, in that order.
     pub fn select(&self, indices: &[usize]) -> Dataset<X, Y> {
         let (mut x, mut y) = (Vec::new(), Vec::new());
@@ -347,6 +360,15 @@ mod tests {
             err.to_string().contains("target value 1 (sample 1"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn reshape_keeps_samples_and_targets() {
+        let flat = toy(3);
+        let images = flat.clone().reshape::<crate::shape::Rank3<1, 1, 2>>();
+        assert_eq!(images.len(), 3);
+        assert_eq!(images.inputs(), flat.inputs());
+        assert_eq!(images.targets(), flat.targets());
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::data::standardize::far_from_unit_scale;
 use crate::data::Dataset;
 use crate::layers::{Layer, TrainCtx};
 use crate::loss::Loss;
-use crate::markers::{Fits, Trainable};
+use crate::markers::{BatchFor, DataFor, Fits, Trainable};
 use crate::model::Model;
 use crate::optim::{LrSchedule, Optimizer};
 use crate::param::Param;
@@ -206,12 +206,12 @@ impl<B: Backend, M: Layer<B>> StepBuffers<B, M> {
 
 /// One optimisation step on one batch: forward, loss, backward, update.
 /// Returns the batch-mean loss (reading it from the device).
-pub fn train_step<B, M, L, O>(
+pub fn train_step<B, M, L, O, X, Y>(
     model: &mut M,
     opt: &mut O,
     loss: &L,
-    x: &Tensor<B, M::Input>,
-    y: &Tensor<B, L::Target>,
+    x: &X,
+    y: &Y,
     buffers: &mut StepBuffers<B, M>,
     ctx: &mut TrainCtx,
 ) -> Result<f32>
@@ -222,7 +222,10 @@ where
     M::Head: Fits<L>,
     M::Backprop: Trainable,
     O: Optimizer<B>,
+    X: BatchFor<B, M::Input> + ?Sized,
+    Y: BatchFor<B, L::Target> + ?Sized,
 {
+    let (x, y) = (x.tensor(), y.tensor());
     buffers.sums.reset(x.device())?;
     train_step_deferred(model, opt, loss, x, y, buffers, ctx)?;
     buffers.mean_loss(x.device())
@@ -232,12 +235,12 @@ where
 /// running sum in `buffers`: nothing is read back, so on a GPU the host
 /// queues the step's kernels and moves on. Read the mean loss of the steps
 /// so far with [`StepBuffers::mean_loss`].
-pub fn train_step_deferred<B, M, L, O>(
+pub fn train_step_deferred<B, M, L, O, X, Y>(
     model: &mut M,
     opt: &mut O,
     loss: &L,
-    x: &Tensor<B, M::Input>,
-    y: &Tensor<B, L::Target>,
+    x: &X,
+    y: &Y,
     buffers: &mut StepBuffers<B, M>,
     ctx: &mut TrainCtx,
 ) -> Result<()>
@@ -248,7 +251,10 @@ where
     M::Head: Fits<L>,
     M::Backprop: Trainable,
     O: Optimizer<B>,
+    X: BatchFor<B, M::Input> + ?Sized,
+    Y: BatchFor<B, L::Target> + ?Sized,
 {
+    let (x, y) = (x.tensor(), y.tensor());
     let out = model.forward_train(x, &mut buffers.state, ctx)?;
     let dout = Tensor::reuse(&mut buffers.dout, x.device(), x.batch())?;
     score(loss, out, y, Some(&mut *dout), &mut buffers.sums)?;
@@ -293,18 +299,15 @@ impl<B: Backend, X: Shape, Y: Shape> Loader<B, X, Y> {
 }
 
 /// Mean loss (and accuracy) of `model` over `data`, in inference mode.
-pub fn evaluate<B, M, L>(
-    model: &M,
-    loss: &L,
-    data: &Dataset<M::Input, L::Target>,
-    batch_size: usize,
-) -> Result<Evaluation>
+pub fn evaluate<B, M, L, D>(model: &M, loss: &L, data: &D, batch_size: usize) -> Result<Evaluation>
 where
     B: Backend,
     M: Model<B>,
     L: Loss<M::Output>,
     M::Head: Fits<L>,
+    D: DataFor<M::Input, L::Target> + ?Sized,
 {
+    let data = data.dataset();
     if batch_size == 0 {
         return Err(Error::config("batch size", "must be at least 1"));
     }
@@ -460,12 +463,12 @@ const UNIT_SCALE_LIMIT: f32 = 10.0;
 /// weights to `cfg.checkpoint` when given; fails with
 /// [`Error::Diverged`] if the loss or any parameter stops being a finite
 /// number (checked after every epoch).
-pub fn fit<B, M, L, O>(
+pub fn fit<B, M, L, O, D>(
     model: &mut M,
     opt: &mut O,
     loss: &L,
-    train: &Dataset<M::Input, L::Target>,
-    val: Option<&Dataset<M::Input, L::Target>>,
+    train: &D,
+    val: Option<&D>,
     cfg: &FitConfig,
 ) -> Result<History>
 where
@@ -475,7 +478,9 @@ where
     M::Head: Fits<L>,
     M::Backprop: Trainable,
     O: Optimizer<B>,
+    D: DataFor<M::Input, L::Target> + ?Sized,
 {
+    let (train, val) = (train.dataset(), val.map(DataFor::dataset));
     if cfg.batch_size == 0 {
         return Err(Error::config("batch size", "must be at least 1"));
     }
