@@ -66,7 +66,7 @@ timeout 120 "$bin/cuda-tests" --exact device_and_libraries --nocapture >"$OUT/de
 sed -n 's/^\(GPU\|kernels\|driver\|cuBLAS\|NVRTC\|emulated\): /  &/p' "$OUT/device.log"
 
 echo "== 2. kernels compile for sm_90 (NVRTC, ptxas figures in $OUT/kernels.log)"
-timeout 300 "$bin/runtime-tests" backend::cuda --nocapture --test-threads 1 >"$OUT/kernels.log" 2>&1 \
+timeout 300 "$bin/runtime-tests" backend::cuda ops::cuda_kernels --nocapture --test-threads 1 >"$OUT/kernels.log" 2>&1 \
     || fail "kernel compilation (see $OUT/kernels.log)"
 grep -E "^source +kernel|^[a-z_0-9]+ +[a-z_0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+$|^test result" "$OUT/kernels.log" \
     | sed 's/^/  /'

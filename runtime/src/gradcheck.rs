@@ -6,9 +6,9 @@
 //! change. The scalar being differentiated is `sum(w * layer(x))` for fixed
 //! random weights `w`, so every output contributes.
 
-use crate::backend::Backend;
 use crate::layers::{Layer, TrainCtx};
 use crate::loss::Loss;
+use crate::ops::Backend;
 use crate::rng::Rng;
 use crate::shape::Shape;
 use crate::tensor::Tensor;

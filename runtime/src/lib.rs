@@ -32,7 +32,7 @@ pub mod shape;
 mod tensor;
 pub mod train;
 
-pub use backend::{Backend, Cpu, Device};
+pub use backend::{Cpu, Device};
 #[cfg(feature = "cuda")]
 pub use backend::{Cuda, CudaBuf};
 pub use data::Dataset;
@@ -44,6 +44,7 @@ pub use model::{Model, Summary, SummaryRow};
 /// nalgebra, the version whose matrices and vectors tensors and
 /// [`Predictor`] convert from and to.
 pub use nalgebra;
+pub use ops::Backend;
 pub use optim::{AdaGrad, Adam, AdamW, Optimizer, RmsProp, Sgd};
 pub use param::Param;
 pub use predict::Predictor;

@@ -7,8 +7,8 @@
 //! implement [`Loss`] or, when they are a mean over values,
 //! [`PointwiseLoss`].
 
-use crate::backend::Backend;
 use crate::ops::loss::LossKind;
+use crate::ops::Backend;
 use crate::shape::{ClassIndex, Rank1, Shape};
 use crate::tensor::Tensor;
 use crate::{Error, Result};

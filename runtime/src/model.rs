@@ -1,8 +1,8 @@
 //! The [`Model`] trait that every `network!` implements, and its
 //! [`Summary`].
 
-use crate::backend::Backend;
 use crate::layers::Layer;
+use crate::ops::Backend;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 use crate::Result;

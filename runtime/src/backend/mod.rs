@@ -1,9 +1,8 @@
-//! Compute backends.
-//!
-//! A backend is a [`Device`] (where buffers live and how they move to and
-//! from the host) plus one kernel trait per op, each defined in
-//! [`crate::ops`] next to its kernels. [`Backend`] bundles them, so a layer
-//! written once against `B: Backend` runs on every backend.
+//! Devices: where buffers live, how they move to and from the host, and
+//! (for CUDA) how kernels are compiled and launched. This is the bottom
+//! layer: it knows nothing of the ops. Each op's kernel trait, with its
+//! CPU and CUDA kernels, lives in [`crate::ops`] above it, which also
+//! bundles them with [`Device`] into [`Backend`](crate::Backend).
 
 pub(crate) mod cpu;
 #[cfg(feature = "cuda")]
@@ -13,11 +12,6 @@ pub use cpu::Cpu;
 #[cfg(feature = "cuda")]
 pub use cuda::{Cuda, CudaBuf};
 
-use crate::ops::{
-    activation::ActivationOp, add::AddOp, batch_norm::BatchNormOp, bias::BiasOp, conv::ConvOp,
-    dropout::DropoutOp, gemm::GemmOp, loss::LossOp, optim::OptimOp, pool::PoolOp,
-    softmax::SoftmaxOp,
-};
 use crate::{Error, Result};
 use std::borrow::Cow;
 use std::fmt::Debug;
@@ -66,34 +60,6 @@ pub trait Device: Clone + Debug + Send + Sync + 'static {
     /// Number of `f32` values in `buf`.
     fn len(buf: &Self::Buf) -> usize;
 }
-
-/// Declares [`Backend`] as [`Device`] plus the listed op traits, and its
-/// blanket implementation, from one list: adding an op is one line here.
-macro_rules! backend {
-    ($($op:ident),* $(,)?) => {
-        /// A device with every kernel staticnn needs.
-        ///
-        /// Implemented automatically for any type that implements [`Device`]
-        /// and each op trait; a new backend implements those, never this.
-        pub trait Backend: Device $(+ $op)* {}
-
-        impl<T> Backend for T where T: Device $(+ $op)* {}
-    };
-}
-
-backend!(
-    GemmOp,
-    BiasOp,
-    ActivationOp,
-    SoftmaxOp,
-    DropoutOp,
-    LossOp,
-    OptimOp,
-    ConvOp,
-    PoolOp,
-    BatchNormOp,
-    AddOp,
-);
 
 /// A kernel's buffer of the wrong length: a bug in the caller's sizes,
 /// reported as an error naming the backend and the op rather than a panic

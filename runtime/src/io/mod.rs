@@ -8,10 +8,10 @@
 //! next to the target and renames it over the target, so a crash mid-save
 //! never leaves a half-written file.
 
-use crate::backend::Backend;
 use crate::data::standardize::METADATA_KEY;
 use crate::data::Standardizer;
 use crate::layers::Layer;
+use crate::ops::Backend;
 use crate::{Error, Result};
 use safetensors::{tensor::TensorView, Dtype, SafeTensors};
 use std::collections::{BTreeSet, HashMap};

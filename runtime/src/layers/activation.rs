@@ -3,8 +3,8 @@
 //! that fix the kind.
 
 use super::{no_forward, no_params, Buffers, Layer};
-use crate::backend::Backend;
 use crate::ops::activation::Activation;
+use crate::ops::Backend;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 use crate::Result;

@@ -4,8 +4,9 @@
 use super::{
     no_forward, scratch, Buffers, GradVisitor, Layer, ParamVisitor, ParamVisitorMut, TrainCtx,
 };
-use crate::backend::{Backend, Device};
+use crate::backend::Device;
 use crate::ops::batch_norm::{NormGeom, Running, Stats};
+use crate::ops::Backend;
 use crate::param::Param;
 use crate::shape::Shape;
 use crate::tensor::Tensor;

@@ -3,7 +3,7 @@
 //! inside a [`Placed`].
 
 use super::{GradVisitor, Layer, ParamVisitor, ParamVisitorMut, TrainCtx};
-use crate::backend::Backend;
+use crate::ops::Backend;
 use crate::rng::Rng;
 use crate::shape::{GivesDeclared, KeepsShape, Shape};
 use crate::tensor::Tensor;

@@ -2,9 +2,10 @@
 
 use super::dense::{init_weight_bias, visit_weight_bias, visit_weight_bias_mut, DenseGrads};
 use super::{scratch, Buffers, GradVisitor, Layer, ParamVisitor, ParamVisitorMut, TrainCtx};
-use crate::backend::{Backend, Device};
+use crate::backend::Device;
 use crate::init::Init;
 use crate::ops::window::Geom2d;
+use crate::ops::Backend;
 use crate::param::Param;
 use crate::rng::Rng;
 use crate::shape::{Rank3, Shape};

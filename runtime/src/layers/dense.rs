@@ -2,9 +2,10 @@
 //! weight layout.
 
 use super::{Buffers, GradVisitor, Layer, ParamVisitor, ParamVisitorMut};
-use crate::backend::{Backend, Device};
+use crate::backend::Device;
 use crate::init::Init;
 use crate::ops::gemm::Product;
+use crate::ops::Backend;
 use crate::param::Param;
 use crate::rng::Rng;
 use crate::shape::Rank1;

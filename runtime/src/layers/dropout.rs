@@ -1,7 +1,8 @@
 //! Inverted dropout: active in training, the identity in inference.
 
 use super::{no_params, Buffers, Layer, TrainCtx};
-use crate::backend::{Backend, Device};
+use crate::backend::Device;
+use crate::ops::Backend;
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 use crate::{Error, Result};

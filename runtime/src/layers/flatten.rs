@@ -1,7 +1,7 @@
 //! Flatten: reinterpret each sample as a flat vector.
 
 use super::{no_params, Buffers, Layer};
-use crate::backend::Backend;
+use crate::ops::Backend;
 use crate::shape::{Rank1, Shape};
 use crate::tensor::Tensor;
 use crate::Result;

@@ -35,7 +35,8 @@ pub use pool::{AvgPool2d, GlobalAvgPool, MaxPool2d, MaxPoolState, PoolWindow};
 pub use residual::{Residual, ResidualGrads, ResidualState};
 pub use softmax::Softmax;
 
-use crate::backend::{Backend, Device};
+use crate::backend::Device;
+use crate::ops::Backend;
 use crate::param::Param;
 use crate::rng::Rng;
 use crate::shape::Shape;

@@ -2,8 +2,9 @@
 //! each whole channel.
 
 use super::{no_forward, no_params, scratch, Buffers, Layer};
-use crate::backend::{Backend, Device};
+use crate::backend::Device;
 use crate::ops::window::Geom2d;
+use crate::ops::Backend;
 use crate::shape::{Rank1, Rank3, Shape};
 use crate::tensor::Tensor;
 use crate::Result;

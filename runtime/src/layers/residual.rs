@@ -1,7 +1,7 @@
 //! Residual blocks: `y = body(x) + shortcut(x)`, as in ResNet.
 
 use super::{Buffers, GradVisitor, Layer, ParamVisitor, ParamVisitorMut, TrainCtx};
-use crate::backend::Backend;
+use crate::ops::Backend;
 use crate::tensor::Tensor;
 use crate::Result;
 

@@ -6,7 +6,7 @@
 //! probabilities.
 
 use super::{no_forward, no_params, Buffers, Layer};
-use crate::backend::Backend;
+use crate::ops::Backend;
 use crate::shape::Rank1;
 use crate::tensor::Tensor;
 use crate::Result;

@@ -8,6 +8,10 @@
 //!
 //! All buffers are row-major; a batch of samples is a `[batch, features]`
 //! matrix.
+//!
+//! The layering: [`crate::backend`] (devices) below, these ops above it,
+//! [`Backend`] (a device with every op) here with them, and the layers
+//! above, written once against `B: Backend`.
 
 pub mod activation;
 pub mod add;
@@ -23,6 +27,47 @@ mod reduce;
 pub mod softmax;
 pub mod window;
 
+use crate::backend::Device;
+use activation::ActivationOp;
+use add::AddOp;
+use batch_norm::BatchNormOp;
+use bias::BiasOp;
+use conv::ConvOp;
+use dropout::DropoutOp;
+use gemm::GemmOp;
+use loss::LossOp;
+use optim::OptimOp;
+use pool::PoolOp;
+use softmax::SoftmaxOp;
+
+/// Declares [`Backend`] as [`Device`] plus the listed op traits, and its
+/// blanket implementation, from one list: adding an op is one line here.
+macro_rules! backend {
+    ($($op:ident),* $(,)?) => {
+        /// A device with every kernel staticnn needs.
+        ///
+        /// Implemented automatically for any type that implements [`Device`]
+        /// and each op trait; a new backend implements those, never this.
+        pub trait Backend: Device $(+ $op)* {}
+
+        impl<T> Backend for T where T: Device $(+ $op)* {}
+    };
+}
+
+backend!(
+    GemmOp,
+    BiasOp,
+    ActivationOp,
+    SoftmaxOp,
+    DropoutOp,
+    LossOp,
+    OptimOp,
+    ConvOp,
+    PoolOp,
+    BatchNormOp,
+    AddOp,
+);
+
 /// Values from which a memory-bound elementwise op (an activation, a plain
 /// SGD step) is split across the rayon pool, and the values each task
 /// takes. Below it (every layer of an MLP at batch 64) waking a second
@@ -32,6 +77,21 @@ pub mod window;
 /// sooner.
 pub(crate) const PARALLEL_ELEMENTWISE: usize = 1 << 17;
 pub(crate) const PARALLEL_CHUNK: usize = 1 << 14;
+
+#[cfg(all(test, feature = "cuda"))]
+mod cuda_kernels;
+
+#[cfg(feature = "cuda")]
+impl crate::backend::Cuda {
+    /// Compile every kernel the runtime has, once, so that the first
+    /// training step does not pay for it.
+    pub fn warm_up(&self) -> crate::Result<()> {
+        for k in CUDA_KERNELS {
+            self.module(k)?;
+        }
+        Ok(())
+    }
+}
 
 /// Every op's CUDA source, for compiling them all at once (warm-up, and
 /// the check that each compiles).

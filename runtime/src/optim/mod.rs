@@ -8,9 +8,9 @@ mod schedule;
 
 pub use schedule::{Constant, CosineAnnealing, ExponentialLr, LrSchedule, StepLr};
 
-use crate::backend::Backend;
 use crate::layers::Layer;
 use crate::ops::optim::{AdaGradStep, AdamStep, RmsPropStep, SgdStep};
+use crate::ops::Backend;
 use crate::param::Param;
 use crate::Result;
 

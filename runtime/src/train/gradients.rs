@@ -2,9 +2,9 @@
 //! what a user inspecting or clipping gradients, or writing an optimiser,
 //! needs without driving states and gradient structs by hand.
 
-use crate::backend::Backend;
 use crate::layers::{Layer, TrainCtx};
 use crate::loss::Loss;
+use crate::ops::Backend;
 use crate::tensor::Tensor;
 use crate::Result;
 

@@ -8,13 +8,13 @@ pub(crate) use gradients::trainable_params;
 pub use gradients::{gradients, Gradients, Mode, NamedGrad};
 pub use history::{EpochStats, History};
 
-use crate::backend::Backend;
 use crate::data::standardize::far_from_unit_scale;
 use crate::data::Dataset;
 use crate::layers::{Layer, TrainCtx};
 use crate::loss::Loss;
 use crate::markers::{BatchFor, DataFor, Fits, Trainable};
 use crate::model::Model;
+use crate::ops::Backend;
 use crate::optim::{LrSchedule, Optimizer};
 use crate::param::Param;
 use crate::rng::Rng;
