@@ -76,7 +76,7 @@ tools/cuda-emulator/build.sh "$dir/emulator" >/dev/null
 mkdir -p "$dir/emulator/src" "$dir/emulator/kernels/backend" "$dir/emulator/kernels/ops"
 cp tools/cuda-emulator/{build.sh,gen.py,emu.h,emu.cpp,driver.cpp,planted.py} "$dir/emulator/src/"
 cp runtime/src/backend/prelude.cu "$dir/emulator/kernels/backend/"
-cp runtime/src/ops/*.cu "$dir/emulator/kernels/ops/"
+(cd runtime/src && find ops -name '*.cu' -exec cp --parents {} "$dir/emulator/kernels/" \;)
 rm -f "$dir/emulator/"*.o "$dir/emulator/kernels.cpp"
 
 # NVRTC for the emulator (the GPU machine has its own, in PyTorch's wheels).

@@ -1,7 +1,7 @@
 // A stand-in for libcuda and libcublas that runs staticnn's kernels on the
 // CPU (see README.md): device memory is host memory with guard bands, a
 // stream runs each call to completion, a module is the table of kernels
-// compiled from runtime/src/ops/*.cu, errors are sticky, and sgemm is the
+// compiled from runtime/src/ops/**/*.cu, errors are sticky, and sgemm is the
 // textbook loop in f32. Only the entry points staticnn (through cudarc)
 // calls are here.
 #include <cstdio>

@@ -1,5 +1,5 @@
 // The CUDA C++ that staticnn's kernels use, on the CPU: enough to run
-// runtime/src/ops/*.cu as plain C++ (see README.md).
+// runtime/src/ops/**/*.cu as plain C++ (see README.md).
 //
 // A block's threads run one at a time, each until its next barrier, in an
 // order drawn at random (seeded) for every stretch between barriers;

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate kernels.cpp: every op's CUDA source (runtime/src/ops/*.cu, after
+"""Generate kernels.cpp: every op's CUDA source (runtime/src/ops/**/*.cu, after
 the prelude) as C++, and for each kernel a launcher that unpacks
 cuLaunchKernel's argument array, plus the table the fake driver looks
 kernels up in."""
@@ -31,7 +31,8 @@ def emulated(src: str) -> str:
 
 parts = ['#include "emu.h"\n']
 table = []
-for cu in sorted((src_dir / "ops").glob("*.cu")):
+# `ops/add.cu` beside `add.rs`, or `ops/conv/conv.cu` in an op's folder.
+for cu in sorted((src_dir / "ops").rglob("*.cu"), key=lambda p: p.name):
     src = cu.read_text()
     ns = cu.stem
     # Each op in its own namespace, as each is its own NVRTC program.

@@ -7,7 +7,7 @@ that the GPU test suite fails on it, with the emulator naming the bug.
 
 CUDA_TESTS is the GPU test binary (tests/cuda.rs built with --features
 cuda; the GPU bundle's bin/cuda-tests); SOURCES the folder holding
-backend/prelude.cu and ops/*.cu (default: runtime/src). NVRTC must be
+backend/prelude.cu and ops/**/*.cu (default: runtime/src). NVRTC must be
 findable (STATICNN_CUDA_LIB_DIR or LD_LIBRARY_PATH), as for the suite.
 
 The classes, and what catches each:
@@ -68,7 +68,7 @@ PLANTS = [
     },
     {
         "name": "accumulation-order dependence (bias gradient summed with float atomics)",
-        "file": "ops/conv.cu",
+        "file": "ops/conv/conv.cu",
         "old": "    s = block_sum(s, scratch);\n    if (threadIdx.x == 0) out[blockIdx.x] = s;",
         "new": "    if (threadIdx.x == 0) out[blockIdx.x] = 0.0f;\n    __syncthreads();\n    atomicAdd(out + blockIdx.x, s);",
         "tests": ["gradients_are_the_same_on_every_run"],

@@ -1,40 +1,8 @@
-//! Max and average pooling over 2-D windows (global average pooling is an
-//! average over the whole image).
+//! The CPU kernels of [`super`].
 
-use super::window::Geom2d;
-use crate::backend::{Cpu, Device};
-use crate::Result;
+use super::*;
+use crate::backend::Cpu;
 use rayon::prelude::*;
-
-/// Max and average pooling and their gradients, on one device.
-pub trait PoolOp: Device {
-    /// `y` = the largest value in each window (padding never wins; a NaN
-    /// does, as in PyTorch).
-    fn max_pool2d_forward(&self, g: &Geom2d, x: &Self::Buf, y: &mut Self::Buf) -> Result<()>;
-
-    /// `dx` (overwritten) gets each output's gradient at its winner: the
-    /// first position of its window (row-major) that holds the output's
-    /// value, found again from `x` and `y` rather than stored by the forward
-    /// pass. `scratch` is sized by the kernel.
-    #[allow(clippy::too_many_arguments)]
-    fn max_pool2d_backward(
-        &self,
-        g: &Geom2d,
-        x: &Self::Buf,
-        y: &Self::Buf,
-        dy: &Self::Buf,
-        dx: &mut Self::Buf,
-        scratch: &mut Self::Buf,
-    ) -> Result<()>;
-
-    /// `y` = the mean of each window, padding counted as zeros (PyTorch's
-    /// `count_include_pad=True`).
-    fn avg_pool2d_forward(&self, g: &Geom2d, x: &Self::Buf, y: &mut Self::Buf) -> Result<()>;
-
-    /// `dx` (overwritten) gets each output's gradient spread evenly over its
-    /// window.
-    fn avg_pool2d_backward(&self, g: &Geom2d, dy: &Self::Buf, dx: &mut Self::Buf) -> Result<()>;
-}
 
 /// Planes per parallel task: pooling is cheap per value, so tasks must be
 /// big enough to pay for the hand-off between threads.
@@ -45,7 +13,7 @@ fn min_planes(g: &Geom2d) -> usize {
 /// Calls `f(iy, ix)` for every input position inside the window of output
 /// `(oy, ox)` (padding is skipped).
 #[inline]
-fn window(g: &Geom2d, oy: usize, ox: usize, mut f: impl FnMut(usize, usize)) {
+pub(super) fn window(g: &Geom2d, oy: usize, ox: usize, mut f: impl FnMut(usize, usize)) {
     let (y0, x0) = (
         (oy * g.stride.0) as isize - g.padding.0 as isize,
         (ox * g.stride.1) as isize - g.padding.1 as isize,
@@ -81,7 +49,7 @@ fn unpadded_rows(g: &Geom2d, mut f: impl FnMut(usize, usize, (usize, usize))) {
 /// The larger of `a` and `b`, NaN if either is (`f32::max` drops NaN;
 /// PyTorch's max pooling propagates it).
 #[inline(always)]
-fn max_nan(a: f32, b: f32) -> f32 {
+pub(super) fn max_nan(a: f32, b: f32) -> f32 {
     if a.is_nan() | b.is_nan() {
         f32::NAN
     } else {
@@ -91,7 +59,7 @@ fn max_nan(a: f32, b: f32) -> f32 {
 
 /// Whether input `v` is the value `best` its window's max pool picked.
 #[inline(always)]
-fn is_winner(v: f32, best: f32) -> bool {
+pub(super) fn is_winner(v: f32, best: f32) -> bool {
     (v == best) | (v.is_nan() & best.is_nan())
 }
 
@@ -171,17 +139,6 @@ fn max_plane_pairs(g: &Geom2d, xp: &[f32], yp: &mut [f32]) {
             *y = max_nan(max_nan(a[0], a[1]), max_nan(b[0], b[1]));
         }
     }
-}
-
-fn check(g: &Geom2d, x: usize, y: usize) -> Result<()> {
-    check_on("cpu", g, x, y)
-}
-
-/// A pool's input and output lengths on `backend`.
-fn check_on(backend: &'static str, g: &Geom2d, x: usize, y: usize) -> Result<()> {
-    use crate::backend::check_len_on;
-    check_len_on(backend, "pool input", g.in_len(), x)?;
-    check_len_on(backend, "pool output", g.out_len(), y)
 }
 
 impl PoolOp for Cpu {
@@ -287,199 +244,5 @@ impl PoolOp for Cpu {
                 }
             });
         Ok(())
-    }
-}
-
-#[cfg(feature = "cuda")]
-crate::backend::cuda::kernels!("pool");
-
-#[cfg(feature = "cuda")]
-impl PoolOp for crate::backend::Cuda {
-    fn max_pool2d_forward(&self, g: &Geom2d, x: &Self::Buf, y: &mut Self::Buf) -> Result<()> {
-        use crate::backend::cuda::Grid;
-        check_on("cuda", g, x.len(), y.len())?;
-        let geom = g.kernel_arg()?;
-        let grid = Grid::elements(g.out_len());
-        self.launch(
-            &CUDA,
-            "max_pool_forward",
-            grid,
-            &[&geom, &x.ptr(), &y.ptr()],
-        )
-    }
-
-    fn max_pool2d_backward(
-        &self,
-        g: &Geom2d,
-        x: &Self::Buf,
-        y: &Self::Buf,
-        dy: &Self::Buf,
-        dx: &mut Self::Buf,
-        _scratch: &mut Self::Buf,
-    ) -> Result<()> {
-        use crate::backend::cuda::Grid;
-        check_on("cuda", g, x.len(), y.len())?;
-        check_on("cuda", g, dx.len(), dy.len())?;
-        let geom = g.kernel_arg()?;
-        // One thread per input value: a gather writes every value of dx.
-        let grid = Grid::elements(dx.len());
-        let args: [&dyn crate::backend::cuda::KernelArg; 5] =
-            [&geom, &x.ptr(), &y.ptr(), &dy.ptr(), &dx.ptr()];
-        self.launch(&CUDA, "max_pool_backward", grid, &args)
-    }
-
-    fn avg_pool2d_forward(&self, g: &Geom2d, x: &Self::Buf, y: &mut Self::Buf) -> Result<()> {
-        use crate::backend::cuda::Grid;
-        check_on("cuda", g, x.len(), y.len())?;
-        let geom = g.kernel_arg()?;
-        let grid = Grid::elements(g.out_len());
-        self.launch(
-            &CUDA,
-            "avg_pool_forward",
-            grid,
-            &[&geom, &x.ptr(), &y.ptr()],
-        )
-    }
-
-    fn avg_pool2d_backward(&self, g: &Geom2d, dy: &Self::Buf, dx: &mut Self::Buf) -> Result<()> {
-        use crate::backend::cuda::Grid;
-        check_on("cuda", g, dx.len(), dy.len())?;
-        let geom = g.kernel_arg()?;
-        let grid = Grid::elements(dx.len());
-        self.launch(
-            &CUDA,
-            "avg_pool_backward",
-            grid,
-            &[&geom, &dy.ptr(), &dx.ptr()],
-        )
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn g2(h: usize, w: usize, k: usize, s: usize, p: usize) -> Geom2d {
-        let oh = super::super::window::out_len(h, k, s, p).unwrap();
-        let ow = super::super::window::out_len(w, k, s, p).unwrap();
-        Geom2d {
-            batch: 1,
-            in_c: 1,
-            in_h: h,
-            in_w: w,
-            out_c: 1,
-            out_h: oh,
-            out_w: ow,
-            kernel: (k, k),
-            stride: (s, s),
-            padding: (p, p),
-        }
-    }
-
-    #[test]
-    fn max_and_average_of_a_known_image() {
-        let x: Vec<f32> = (0..16).map(|v| v as f32).collect();
-        let g = g2(4, 4, 2, 2, 0);
-        let mut y = vec![0.0; 4];
-        Cpu.max_pool2d_forward(&g, &x, &mut y).unwrap();
-        assert_eq!(y, vec![5.0, 7.0, 13.0, 15.0]);
-        let mut dx = vec![9.0; 16];
-        let dy = vec![1.0, 2.0, 3.0, 4.0];
-        Cpu.max_pool2d_backward(&g, &x, &y, &dy, &mut dx, &mut Vec::new())
-            .unwrap();
-        assert_eq!(dx[5], 1.0);
-        assert_eq!(dx[15], 4.0);
-        assert_eq!(dx.iter().sum::<f32>(), 10.0);
-        Cpu.avg_pool2d_forward(&g, &x, &mut y).unwrap();
-        assert_eq!(y, vec![2.5, 4.5, 10.5, 12.5]);
-    }
-
-    #[test]
-    fn max_pool_padding_never_wins() {
-        let x = vec![-5.0; 9];
-        let g = g2(3, 3, 2, 2, 1);
-        let mut y = vec![0.0; 4];
-        Cpu.max_pool2d_forward(&g, &x, &mut y).unwrap();
-        assert_eq!(y, vec![-5.0; 4]);
-    }
-
-    #[test]
-    fn ties_send_the_gradient_to_the_first_winner_only() {
-        for padding in [0, 1] {
-            let x = vec![1.0; 16];
-            let g = g2(4, 4, 2, 2, padding);
-            let mut y = vec![0.0; g.out_len()];
-            Cpu.max_pool2d_forward(&g, &x, &mut y).unwrap();
-            let dy = vec![1.0; g.out_len()];
-            let mut dx = vec![0.0; 16];
-            Cpu.max_pool2d_backward(&g, &x, &y, &dy, &mut dx, &mut Vec::new())
-                .unwrap();
-            assert_eq!(
-                dx.iter().sum::<f32>(),
-                g.out_len() as f32,
-                "padding {padding}"
-            );
-            assert_eq!(dx[0], 1.0, "padding {padding}");
-        }
-    }
-
-    /// Both passes against the window-by-window definition (the padded
-    /// path's loops), for the 2x2 stride-2 fast path, tiling windows that
-    /// skip rows (3x3 stride 3, rounding down) and overlapping ones, on
-    /// planes with many ties (values on a coarse grid), a NaN and negative
-    /// gradients.
-    #[test]
-    fn fast_paths_match_the_definition() {
-        let mut rng = crate::Rng::new(3);
-        let cases = [
-            (4, 4, 2, 2),
-            (5, 5, 2, 2),
-            (28, 28, 2, 2),
-            (3, 7, 2, 2),
-            (2, 2, 2, 2),
-            (8, 11, 3, 3),
-            (9, 9, 3, 2),
-        ];
-        for (h, w, k, st) in cases {
-            let g = g2(h, w, k, st, 0);
-            let mut x: Vec<f32> = (0..h * w).map(|_| (rng.uniform() * 4.0).floor()).collect();
-            x[h * w / 2] = f32::NAN;
-            let dy: Vec<f32> = (0..g.out_len()).map(|_| rng.normal()).collect();
-            let mut y = vec![0.0; g.out_len()];
-            Cpu.max_pool2d_forward(&g, &x, &mut y).unwrap();
-            let mut dx = vec![7.0; h * w];
-            Cpu.max_pool2d_backward(&g, &x, &y, &dy, &mut dx, &mut Vec::new())
-                .unwrap();
-            let (mut y_def, mut dx_def) = (vec![0.0; g.out_len()], vec![0.0; h * w]);
-            for oy in 0..g.out_h {
-                for ox in 0..g.out_w {
-                    let o = oy * g.out_w + ox;
-                    let mut best = f32::NEG_INFINITY;
-                    window(&g, oy, ox, |iy, ix| best = max_nan(best, x[iy * w + ix]));
-                    y_def[o] = best;
-                    let mut given = false;
-                    window(&g, oy, ox, |iy, ix| {
-                        if !given && is_winner(x[iy * w + ix], best) {
-                            dx_def[iy * w + ix] += dy[o];
-                            given = true;
-                        }
-                    });
-                }
-            }
-            let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
-            assert_eq!(bits(&y), bits(&y_def), "{h}x{w} k{k} s{st} forward");
-            assert_eq!(bits(&dx), bits(&dx_def), "{h}x{w} k{k} s{st} backward");
-        }
-    }
-
-    #[test]
-    fn nan_propagates() {
-        let mut x: Vec<f32> = (0..16).map(|v| v as f32).collect();
-        x[0] = f32::NAN;
-        let g = g2(4, 4, 2, 2, 0);
-        let mut y = vec![0.0; 4];
-        Cpu.max_pool2d_forward(&g, &x, &mut y).unwrap();
-        assert!(y[0].is_nan());
-        assert_eq!(&y[1..], &[7.0, 13.0, 15.0]);
     }
 }

@@ -1,0 +1,169 @@
+//! The CPU kernels of [`super`].
+
+use super::*;
+use crate::backend::Cpu;
+
+impl BatchNormOp for Cpu {
+    fn batch_norm_train(
+        &self,
+        g: &NormGeom,
+        eps: f32,
+        x: &Vec<f32>,
+        gamma: &Vec<f32>,
+        beta: &Vec<f32>,
+        y: &mut Vec<f32>,
+        mean: &mut Vec<f32>,
+        inv_std: &mut Vec<f32>,
+        running: Running<'_, Vec<f32>>,
+    ) -> Result<()> {
+        let c = g.channels;
+        check(&[
+            ("batch_norm x", g.len(), x.len()),
+            ("batch_norm y", g.len(), y.len()),
+            ("batch_norm gamma", c, gamma.len()),
+            ("batch_norm beta", c, beta.len()),
+            ("batch_norm running_mean", c, running.mean.len()),
+            ("batch_norm running_var", c, running.var.len()),
+        ])?;
+        too_few_values(g)?;
+        let m = g.count();
+        mean.resize(c, 0.0);
+        inv_std.resize(c, 0.0);
+        // Statistics per channel, in parallel over channels: partial sums
+        // within each sample's plane (see `reduce`), then over samples in
+        // f64, so a large batch loses nothing to cancellation.
+        mean.par_iter_mut()
+            .zip(inv_std.par_iter_mut())
+            .zip(running.mean.par_iter_mut().zip(running.var.par_iter_mut()))
+            .enumerate()
+            .for_each(|(ch, ((mu, is), (rm, rv)))| {
+                let sum: f64 = channel(g, x, ch).map(|s| reduce::sum(s) as f64).sum();
+                let mu32 = (sum / m as f64) as f32;
+                let var = channel(g, x, ch)
+                    .map(|s| reduce::sum_sq_dev(s, mu32) as f64)
+                    .sum::<f64>()
+                    / m as f64;
+                *mu = mu32;
+                *is = (1.0 / (var + eps as f64).sqrt()) as f32;
+                let mo = running.momentum;
+                *rm = (1.0 - mo) * *rm + mo * *mu;
+                *rv = (1.0 - mo) * *rv + mo * (var * m as f64 / (m - 1) as f64) as f32;
+            });
+        let (mean, inv_std) = (&*mean, &*inv_std);
+        affine(
+            g,
+            x,
+            |ch| {
+                let a = gamma[ch] * inv_std[ch];
+                (a, beta[ch] - mean[ch] * a)
+            },
+            y,
+        );
+        Ok(())
+    }
+
+    fn batch_norm_infer(
+        &self,
+        g: &NormGeom,
+        eps: f32,
+        x: &Vec<f32>,
+        gamma: &Vec<f32>,
+        beta: &Vec<f32>,
+        running_mean: &Vec<f32>,
+        running_var: &Vec<f32>,
+        y: &mut Vec<f32>,
+    ) -> Result<()> {
+        let c = g.channels;
+        check(&[
+            ("batch_norm x", g.len(), x.len()),
+            ("batch_norm y", g.len(), y.len()),
+            ("batch_norm gamma", c, gamma.len()),
+            ("batch_norm beta", c, beta.len()),
+            ("batch_norm running_mean", c, running_mean.len()),
+            ("batch_norm running_var", c, running_var.len()),
+        ])?;
+        affine(
+            g,
+            x,
+            |ch| {
+                let a = gamma[ch] / (running_var[ch] + eps).sqrt();
+                (a, beta[ch] - running_mean[ch] * a)
+            },
+            y,
+        );
+        Ok(())
+    }
+
+    fn batch_norm_backward(
+        &self,
+        g: &NormGeom,
+        x: &Vec<f32>,
+        gamma: &Vec<f32>,
+        stats: Stats<'_, Vec<f32>>,
+        dy: &Vec<f32>,
+        dx: &mut Vec<f32>,
+        dgamma: &mut Vec<f32>,
+        dbeta: &mut Vec<f32>,
+    ) -> Result<()> {
+        let c = g.channels;
+        let (mean, spread, batch) = match stats {
+            Stats::Batch { mean, inv_std } => (mean, inv_std, true),
+            Stats::Running { mean, var, .. } => (mean, var, false),
+        };
+        check(&[
+            ("batch_norm x", g.len(), x.len()),
+            ("batch_norm dy", g.len(), dy.len()),
+            ("batch_norm dx", g.len(), dx.len()),
+            ("batch_norm gamma", c, gamma.len()),
+            ("batch_norm mean", c, mean.len()),
+            ("batch_norm inv_std or var", c, spread.len()),
+            ("batch_norm dgamma", c, dgamma.len()),
+            ("batch_norm dbeta", c, dbeta.len()),
+        ])?;
+        let inv_std = |ch: usize| match stats {
+            Stats::Batch { inv_std, .. } => inv_std[ch],
+            Stats::Running { var, eps, .. } => 1.0 / (var[ch] + eps).sqrt(),
+        };
+        // dbeta = sum dy; dgamma = sum dy * xhat, per channel.
+        dgamma
+            .par_iter_mut()
+            .zip(dbeta.par_iter_mut())
+            .enumerate()
+            .for_each(|(ch, (dg, db))| {
+                let (mut sg, mut sb) = (0.0f64, 0.0f64);
+                for (xs, ds) in channel(g, x, ch).zip(channel(g, dy, ch)) {
+                    sb += reduce::sum(ds) as f64;
+                    sg += reduce::dot_dev(ds, xs, mean[ch]) as f64;
+                }
+                *dg = (sg * inv_std(ch) as f64) as f32;
+                *db = sb as f32;
+            });
+        // Batch statistics: dx = gamma * inv_std / m * (m dy - dbeta - xhat
+        // dgamma). Running ones: dx = gamma * inv_std * dy.
+        let m = g.count() as f32;
+        let (dgamma, dbeta) = (&*dgamma, &*dbeta);
+        dx.par_chunks_exact_mut(c * g.spatial)
+            .zip(
+                x.par_chunks_exact(c * g.spatial)
+                    .zip(dy.par_chunks_exact(c * g.spatial)),
+            )
+            .for_each(|(dxs, (xs, dys))| {
+                for ch in 0..c {
+                    let r = ch * g.spatial..(ch + 1) * g.spatial;
+                    let is = inv_std(ch);
+                    let (dxs, xs, dys) = (&mut dxs[r.clone()], &xs[r.clone()], &dys[r]);
+                    if !batch {
+                        let k = gamma[ch] * is;
+                        dxs.iter_mut().zip(dys).for_each(|(d, &dyv)| *d = k * dyv);
+                        continue;
+                    }
+                    let k = gamma[ch] * is / m;
+                    for ((d, &xv), &dyv) in dxs.iter_mut().zip(xs).zip(dys) {
+                        let xhat = (xv - mean[ch]) * is;
+                        *d = k * (m * dyv - dbeta[ch] - xhat * dgamma[ch]);
+                    }
+                }
+            });
+        Ok(())
+    }
+}

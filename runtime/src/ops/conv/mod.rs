@@ -1,0 +1,63 @@
+//! 2-D convolution (cross-correlation, as PyTorch's `Conv2d`) by im2col and
+//! matrix product.
+//!
+//! The batch is split into one run of images per thread, and each run into
+//! groups of images whose unfolded values fit in the L2 cache (about
+//! 256 KB). A group's images are unfolded side by side into a
+//! `[patch, group * out_h * out_w]` matrix (`patch = in_c * kh * kw`), so
+//! its convolution is one product `W [out_c, patch] x cols`, copied into
+//! NCHW order. Measured on LeNet and a small ResNet, a product per image
+//! repeats the matrix product's packing for tiny matrices, and a product
+//! per run streams megabytes through memory; groups sit between. The
+//! unfolded groups are kept for the backward pass, where `dW = dY cols^T`
+//! and the input gradient is `W^T dY` folded back (col2im), one product per
+//! group.
+
+use super::window::Geom2d;
+use crate::backend::Device;
+use crate::Result;
+
+/// 2-D convolution (unfolded into products) and its gradients, on one device.
+pub trait ConvOp: Device {
+    /// `y = conv(x, weight) + bias`. `weight` is `[out_c, in_c, kh, kw]`.
+    /// `cols` is scratch, sized by the kernel and reused across calls. With
+    /// `keep` (training) it keeps the unfolded input for the backward pass;
+    /// without (inference) it need only hold what one group at a time
+    /// needs.
+    #[allow(clippy::too_many_arguments)]
+    fn conv2d_forward(
+        &self,
+        g: &Geom2d,
+        x: &Self::Buf,
+        weight: &Self::Buf,
+        bias: Option<&Self::Buf>,
+        y: &mut Self::Buf,
+        cols: &mut Self::Buf,
+        keep: bool,
+    ) -> Result<()>;
+
+    /// Gradients of the forward pass that filled `cols` from `x`: `dweight`
+    /// and `dbias` are overwritten; `dx` (when wanted) too. `work` is
+    /// scratch, sized by the kernel.
+    #[allow(clippy::too_many_arguments)]
+    fn conv2d_backward(
+        &self,
+        g: &Geom2d,
+        x: &Self::Buf,
+        cols: &Self::Buf,
+        weight: &Self::Buf,
+        dy: &Self::Buf,
+        dx: Option<&mut Self::Buf>,
+        dweight: &mut Self::Buf,
+        dbias: Option<&mut Self::Buf>,
+        work: &mut Self::Buf,
+    ) -> Result<()>;
+}
+
+mod cpu;
+#[cfg(feature = "cuda")]
+mod cuda;
+#[cfg(feature = "cuda")]
+pub(crate) use cuda::CUDA;
+#[cfg(test)]
+mod tests;

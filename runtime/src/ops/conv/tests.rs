@@ -1,0 +1,164 @@
+use super::*;
+use crate::backend::Cpu;
+use crate::rng::Rng;
+
+/// Direct convolution, the definition.
+fn naive(g: &Geom2d, x: &[f32], w: &[f32], b: &[f32]) -> Vec<f32> {
+    let mut y = vec![0.0; g.out_len()];
+    let (kh, kw) = g.kernel;
+    for n in 0..g.batch {
+        for o in 0..g.out_c {
+            for oy in 0..g.out_h {
+                for ox in 0..g.out_w {
+                    let mut s = b[o];
+                    for c in 0..g.in_c {
+                        for i in 0..kh {
+                            for j in 0..kw {
+                                let iy = (oy * g.stride.0 + i) as isize - g.padding.0 as isize;
+                                let ix = (ox * g.stride.1 + j) as isize - g.padding.1 as isize;
+                                if iy < 0
+                                    || ix < 0
+                                    || iy >= g.in_h as isize
+                                    || ix >= g.in_w as isize
+                                {
+                                    continue;
+                                }
+                                s += x[((n * g.in_c + c) * g.in_h + iy as usize) * g.in_w
+                                    + ix as usize]
+                                    * w[((o * g.in_c + c) * kh + i) * kw + j];
+                            }
+                        }
+                    }
+                    y[((n * g.out_c + o) * g.out_h + oy) * g.out_w + ox] = s;
+                }
+            }
+        }
+    }
+    y
+}
+
+fn geom(
+    batch: usize,
+    c: usize,
+    hw: (usize, usize),
+    o: usize,
+    k: (usize, usize),
+    s: (usize, usize),
+    p: (usize, usize),
+) -> Geom2d {
+    let out_h = crate::ops::window::out_len(hw.0, k.0, s.0, p.0).unwrap();
+    let out_w = crate::ops::window::out_len(hw.1, k.1, s.1, p.1).unwrap();
+    Geom2d {
+        batch,
+        in_c: c,
+        in_h: hw.0,
+        in_w: hw.1,
+        out_c: o,
+        out_h,
+        out_w,
+        kernel: k,
+        stride: s,
+        padding: p,
+    }
+}
+
+#[test]
+fn im2col_product_matches_direct_convolution() {
+    let mut rng = Rng::new(3);
+    for g in [
+        geom(3, 2, (7, 6), 4, (3, 3), (1, 1), (1, 1)),
+        geom(2, 3, (9, 8), 7, (3, 2), (2, 3), (1, 0)),
+        geom(5, 1, (5, 5), 6, (5, 5), (1, 1), (2, 2)),
+        geom(2, 4, (6, 6), 3, (1, 1), (1, 1), (0, 0)),
+        geom(2, 4, (6, 6), 3, (1, 1), (2, 2), (0, 0)),
+        // Large enough that each run splits into groups of one image.
+        geom(5, 16, (32, 32), 4, (3, 3), (1, 1), (1, 1)),
+    ] {
+        let x: Vec<f32> = (0..g.in_len()).map(|_| rng.normal()).collect();
+        let w: Vec<f32> = (0..g.out_c * g.patch()).map(|_| rng.normal()).collect();
+        let b: Vec<f32> = (0..g.out_c).map(|_| rng.normal()).collect();
+        let mut y = vec![f32::NAN; g.out_len()];
+        let mut cols = Vec::new();
+        // Inference (one group at a time) gives the same outputs.
+        let mut y_infer = vec![f32::NAN; g.out_len()];
+        Cpu.conv2d_forward(&g, &x, &w, Some(&b), &mut y_infer, &mut Vec::new(), false)
+            .unwrap();
+        Cpu.conv2d_forward(&g, &x, &w, Some(&b), &mut y, &mut cols, true)
+            .unwrap();
+        assert_eq!(y, y_infer);
+        for (a, e) in y.iter().zip(naive(&g, &x, &w, &b)) {
+            assert!((a - e).abs() < 1e-3, "{g:?}: {a} vs {e}");
+        }
+        backward_matches_definition(&g, &x, &w, &cols, &mut rng);
+    }
+}
+
+/// dW, db and dx against their definitions (sums over every output).
+fn backward_matches_definition(g: &Geom2d, x: &[f32], w: &[f32], cols: &Vec<f32>, rng: &mut Rng) {
+    let dy: Vec<f32> = (0..g.out_len()).map(|_| rng.normal()).collect();
+    let (mut dx, mut dw, mut db) = (
+        vec![0.0; g.in_len()],
+        vec![0.0; w.len()],
+        vec![0.0; g.out_c],
+    );
+    Cpu.conv2d_backward(
+        g,
+        &x.to_vec(),
+        cols,
+        &w.to_vec(),
+        &dy,
+        Some(&mut dx),
+        &mut dw,
+        Some(&mut db),
+        &mut Vec::new(),
+    )
+    .unwrap();
+    let (mut want_dx, mut want_dw, mut want_db) = (
+        vec![0.0f64; dx.len()],
+        vec![0.0f64; dw.len()],
+        vec![0.0f64; db.len()],
+    );
+    let (kh, kw) = g.kernel;
+    for n in 0..g.batch {
+        for o in 0..g.out_c {
+            for oy in 0..g.out_h {
+                for ox in 0..g.out_w {
+                    let d = dy[((n * g.out_c + o) * g.out_h + oy) * g.out_w + ox] as f64;
+                    want_db[o] += d;
+                    for c in 0..g.in_c {
+                        for i in 0..kh {
+                            for j in 0..kw {
+                                let iy = (oy * g.stride.0 + i) as isize - g.padding.0 as isize;
+                                let ix = (ox * g.stride.1 + j) as isize - g.padding.1 as isize;
+                                if iy < 0
+                                    || ix < 0
+                                    || iy >= g.in_h as isize
+                                    || ix >= g.in_w as isize
+                                {
+                                    continue;
+                                }
+                                let xi = ((n * g.in_c + c) * g.in_h + iy as usize) * g.in_w
+                                    + ix as usize;
+                                let wi = ((o * g.in_c + c) * kh + i) * kw + j;
+                                want_dw[wi] += d * x[xi] as f64;
+                                want_dx[xi] += d * w[wi] as f64;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for (what, got, want) in [
+        ("dx", &dx, &want_dx),
+        ("dw", &dw, &want_dw),
+        ("db", &db, &want_db),
+    ] {
+        for (a, e) in got.iter().zip(want.iter()) {
+            assert!(
+                (*a as f64 - e).abs() < 1e-2 * e.abs().max(1.0),
+                "{g:?} {what}: {a} vs {e}"
+            );
+        }
+    }
+}
