@@ -189,12 +189,20 @@ impl<L: PointwiseLoss, S: Shape> Loss<S> for L {
             .sum();
         if let Some(grad) = grad {
             let scale = 1.0 / (S::SIZE * pred.batch().max(1)) as f32;
-            let g: Vec<f32> = p
-                .iter()
-                .zip(t.iter())
-                .map(|(&p, &t)| self.derivative(p, t) * scale)
-                .collect();
-            dev.write(grad.buf_mut(), &g)?;
+            // One vector per thread, kept from step to step, so that a
+            // training step allocates nothing here after the first.
+            thread_local! {
+                static GRAD: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+            }
+            GRAD.with_borrow_mut(|g| {
+                g.clear();
+                g.extend(
+                    p.iter()
+                        .zip(t.iter())
+                        .map(|(&p, &t)| self.derivative(p, t) * scale),
+                );
+                dev.write(grad.buf_mut(), g)
+            })?;
         }
         let before = dev.read(sum)?[0];
         dev.write(sum, &[before + total as f32])
