@@ -2,7 +2,8 @@
 //! CPU training steps of W1 (MLP), W2 (deep MLP, whose products are large
 //! enough to be split across threads) and W3 (LeNet-5), exactly as
 //! `benches/workloads.rs` runs them, on one thread and on two; and
-//! batch-1 inference of W4 and of LeNet through a `Predictor`.
+//! batch-1 inference of W4 and of LeNet through a `Predictor`; and a
+//! training step with a loss of the user's own (`PointwiseLoss`).
 
 #[path = "../examples/common/mod.rs"]
 mod common;
@@ -103,4 +104,48 @@ fn w4_batch_one_inference_allocates_nothing() {
     });
     assert_eq!(counted, 0);
     assert!(sink < 2000);
+}
+
+/// A loss of the user's own through `PointwiseLoss` (it runs on the host)
+/// keeps a CPU training step allocation-free too: its gradient vector is
+/// kept from step to step.
+#[test]
+fn pointwise_loss_training_step_allocates_nothing_after_the_first() {
+    use staticnn::loss::PointwiseLoss;
+    use staticnn::train::{train_step, StepBuffers};
+
+    struct Huber;
+    impl PointwiseLoss for Huber {
+        fn value(&self, pred: f32, target: f32) -> f32 {
+            let d = (pred - target).abs();
+            if d < 1.0 {
+                0.5 * d * d
+            } else {
+                d - 0.5
+            }
+        }
+        fn derivative(&self, pred: f32, target: f32) -> f32 {
+            (pred - target).clamp(-1.0, 1.0)
+        }
+    }
+    network! {
+        struct Regressor: [4] { Dense(8), Relu, Dense(3) }
+    }
+
+    let _one = exclusive();
+    let n = counted_pool(1).install(|| {
+        let mut net = Regressor::init(&Cpu, 0).unwrap();
+        let mut opt = Sgd::new(0.01);
+        let mut buffers = StepBuffers::new(&net, &Cpu).unwrap();
+        let mut ctx = TrainCtx::new(0);
+        let x = Tensor::<Cpu, Rank1<4>>::from_vec(&Cpu, vec![0.5; 4 * 16]).unwrap();
+        let y = Tensor::<Cpu, Rank1<3>>::from_vec(&Cpu, vec![2.0; 3 * 16]).unwrap();
+        let mut step = || {
+            let loss = train_step(&mut net, &mut opt, &Huber, &x, &y, &mut buffers, &mut ctx);
+            assert!(loss.unwrap().is_finite());
+        };
+        step();
+        allocations(|| (0..5).for_each(|_| step()))
+    });
+    assert_eq!(n, 0);
 }
