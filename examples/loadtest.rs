@@ -1,7 +1,8 @@
 //! Load test of `staticnn::serve`: 8 clients on keep-alive connections
-//! send 20,000 digit predictions to a server on 127.0.0.1, first with
-//! batching off (`max_batch` 1), then on; reports requests per second and
-//! p50 / p99 latency for each.
+//! send 20,000 digit predictions to a server on 127.0.0.1: with batching
+//! off (`max_batch` 1), on with passes on worker threads, and on with
+//! passes inline (`workers` 0), in turn for `--rounds` rounds; reports
+//! requests per second and p50 / p99 latency of each one's median round.
 //!
 //! ```text
 //! cargo run --release --example loadtest
@@ -37,9 +38,13 @@ struct Args {
     /// Stop each run after this long, whatever is left.
     #[arg(long, default_value_t = 60)]
     seconds: u64,
-    /// Batch workers (default: one per core).
+    /// The batched run on worker threads uses this many (default: one
+    /// per core).
     #[arg(long)]
     workers: Option<usize>,
+    /// Threads handling connections in the servers started here.
+    #[arg(long, default_value_t = 2)]
+    io_threads: usize,
     /// The batched run's `max_batch`.
     #[arg(long, default_value_t = 64)]
     max_batch: usize,
@@ -49,8 +54,14 @@ struct Args {
     /// The network served.
     #[arg(long, value_enum, default_value_t = Model::Mlp)]
     model: Model,
-    /// Load a server already listening here (a loopback address only)
-    /// instead of starting one; it must take `{"pixels": [784 values]}`.
+    /// Rounds: each server is loaded this many times, in turn, and the
+    /// round with the median throughput is reported (this machine's
+    /// throughput moves by 10 to 30% from one run to the next).
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    /// Also load a server already listening here (a loopback address
+    /// only), in turn with the others; it must take
+    /// `{"pixels": [784 values]}`.
     #[arg(long)]
     addr: Option<std::net::SocketAddr>,
 }
@@ -170,7 +181,7 @@ where
         args.clients,
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
-    println!("| batching | requests/s | p50 ms | p99 ms | answered | failed |");
+    println!("| server | requests/s | p50 ms | p99 ms | answered | failed |");
     println!("|---|---|---|---|---|---|");
     if let Some(addr) = args.addr {
         if !addr.ip().is_loopback() {
@@ -178,33 +189,93 @@ where
                 "{addr} is not a loopback address; the load test only loads this machine"
             ));
         }
-        print_row(&format!("(server at {addr})"), &load(addr, args, &bodies));
-        return Ok(());
     }
-    for (name, max_batch) in [("off (max_batch 1)", 1), ("on", args.max_batch)] {
-        let defaults = ServeConfig::default();
-        let config = ServeConfig {
-            addr: "127.0.0.1:0".into(),
-            workers: args.workers.unwrap_or(defaults.workers),
-            max_batch,
-            max_wait: Duration::from_micros(args.max_wait_us),
-            input_range: Some((0.0, 1.0)),
-            log: None,
-            ..defaults
-        };
-        let running =
-            serve::spawn_shared(std::sync::Arc::clone(&net), config).map_err(|e| e.to_string())?;
-        let f = load(running.addr(), args, &bodies);
-        running.shutdown().map_err(|e| e.to_string())?;
-        print_row(name, &f);
+    let defaults = ServeConfig::default();
+    let threads = args.workers.unwrap_or(defaults.workers).max(1);
+    // Workers 0 runs passes inline.
+    let mut servers = vec![
+        (
+            "batching off (max_batch 1)".to_string(),
+            Server::Local {
+                max_batch: 1,
+                workers: threads,
+            },
+        ),
+        (
+            "batching on, worker threads".to_string(),
+            Server::Local {
+                max_batch: args.max_batch,
+                workers: threads,
+            },
+        ),
+        (
+            "batching on, inline".to_string(),
+            Server::Local {
+                max_batch: args.max_batch,
+                workers: 0,
+            },
+        ),
+    ];
+    if let Some(addr) = args.addr {
+        servers.push((format!("the server at {addr}"), Server::Running(addr)));
+    }
+    // Each round loads every server in turn, so that all of them see the
+    // same drift in the machine's speed.
+    let mut rounds: Vec<Vec<Figures>> = servers.iter().map(|_| Vec::new()).collect();
+    for _ in 0..args.rounds.max(1) {
+        for ((_, server), figures) in servers.iter().zip(&mut rounds) {
+            let (max_batch, workers) = match *server {
+                Server::Running(addr) => {
+                    figures.push(load(addr, args, &bodies));
+                    continue;
+                }
+                Server::Local { max_batch, workers } => (max_batch, workers),
+            };
+            let config = ServeConfig {
+                addr: "127.0.0.1:0".into(),
+                workers,
+                io_threads: args.io_threads,
+                max_batch,
+                max_wait: Duration::from_micros(args.max_wait_us),
+                input_range: Some((0.0, 1.0)),
+                log: None,
+                ..defaults.clone()
+            };
+            let running = serve::spawn_shared(std::sync::Arc::clone(&net), config)
+                .map_err(|e| e.to_string())?;
+            figures.push(load(running.addr(), args, &bodies));
+            running.shutdown().map_err(|e| e.to_string())?;
+        }
+    }
+    for ((name, _), mut figures) in servers.into_iter().zip(rounds) {
+        figures.sort_by(|a, b| a.rate().total_cmp(&b.rate()));
+        let all: Vec<String> = figures.iter().map(|f| format!("{:.0}", f.rate())).collect();
+        print_row(
+            &format!("{name} (rounds: {})", all.join(", ")),
+            &figures[figures.len() / 2],
+        );
     }
     Ok(())
+}
+
+/// A server the load test loads.
+enum Server {
+    /// Started here with these settings.
+    Local { max_batch: usize, workers: usize },
+    /// Already listening.
+    Running(std::net::SocketAddr),
+}
+
+impl Figures {
+    fn rate(&self) -> f64 {
+        self.done as f64 / self.seconds
+    }
 }
 
 fn print_row(name: &str, f: &Figures) {
     println!(
         "| {name} | {:.0} | {:.3} | {:.3} | {} | {} |",
-        f.done as f64 / f.seconds,
+        f.rate(),
         percentile(&f.latencies, 0.5),
         percentile(&f.latencies, 0.99),
         f.done,

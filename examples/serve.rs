@@ -34,9 +34,10 @@ struct Args {
     /// Address to listen on (port 0 picks a free one).
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: String,
-    /// Threads running forward passes (default: one per core).
-    #[arg(long)]
-    workers: Option<usize>,
+    /// Threads running forward passes; 0, the default, runs them on the
+    /// connection threads, which is fastest for a network this small.
+    #[arg(long, default_value_t = 0)]
+    workers: usize,
     /// The most samples in one forward pass.
     #[arg(long, default_value_t = 64)]
     max_batch: usize,
@@ -73,7 +74,7 @@ fn serve_digits(args: Args) -> std::result::Result<(), String> {
     let defaults = ServeConfig::default();
     let config = ServeConfig {
         addr: args.addr.clone(),
-        workers: args.workers.unwrap_or(defaults.workers),
+        workers: args.workers,
         max_batch: args.max_batch,
         max_wait: Duration::from_micros(args.max_wait_us),
         queue: args.queue,

@@ -84,7 +84,17 @@ fn still_serving(addr: SocketAddr) {
 
 #[test]
 fn predictions_agree_with_the_network_one_at_a_time_and_concurrently() {
-    let running = start(|_| {});
+    predictions_agree(2);
+}
+
+/// The same, with forward passes run inline on the connection threads.
+#[test]
+fn inline_passes_agree_with_the_network_too() {
+    predictions_agree(0);
+}
+
+fn predictions_agree(workers: usize) {
+    let running = start(|c| c.workers = workers);
     let addr = running.addr();
     let (net, val) = trained();
     let mut local = Predictor::new(&**net).unwrap();

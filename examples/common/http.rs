@@ -57,11 +57,14 @@ impl Conn {
             head.push_str(&format!("{name}: {value}\r\n"));
         }
         head.push_str("\r\n");
-        let stream = self.reader.get_mut();
-        stream.write_all(head.as_bytes())?;
+        // One write for head and body: one segment on the wire, so the
+        // server reads a whole request at once (the load test measures the
+        // server, not a client that splits its requests).
+        let mut request = head.into_bytes();
+        request.extend_from_slice(body);
         // A server may answer (413, say) and close before reading a large
         // body: the answer is what matters.
-        let sent = stream.write_all(body);
+        let sent = self.reader.get_mut().write_all(&request);
         match self.read_answer() {
             Err(e) if sent.is_err() => Err(e),
             answer => answer,

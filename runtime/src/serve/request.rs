@@ -4,6 +4,8 @@
 
 use serde::Deserialize;
 
+mod fast;
+
 /// A refused request: the HTTP status and a message for the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reject {
@@ -58,7 +60,20 @@ struct Body {
 }
 
 /// Parse and check a `POST /predict` body.
+///
+/// The common forms are read by a fast path; every other body, and every
+/// body that fails a check, goes through [`parse_predict_serde`], so the
+/// answers and messages are serde_json's.
 pub fn parse_predict(body: &[u8], expect: &Expect) -> Result<Samples, Reject> {
+    match fast::parse(body, expect) {
+        Some(samples) => Ok(samples),
+        None => parse_predict_serde(body, expect),
+    }
+}
+
+/// [`parse_predict`] through serde_json alone: the reference its fast path
+/// is checked against (the `request_body` fuzz target compares them).
+pub fn parse_predict_serde(body: &[u8], expect: &Expect) -> Result<Samples, Reject> {
     let usage = format!(
         "send {{\"input\": [{} numbers]}} or {{\"inputs\": [[{} numbers], ...]}}",
         expect.size, expect.size
