@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::backend::{cpu::check_len, Cpu};
-use crate::ops::gemm::{gemm_slices, Product};
+use crate::ops::gemm::{cpu_path, gemm_slices, Product};
 use rayon::prelude::*;
 
 /// Where one image's unfolded values sit in its run's matrix: rows of
@@ -202,6 +202,10 @@ impl ConvOp for Cpu {
         if let Some(b) = bias {
             check_len("conv2d bias", g.out_c, b.len())?;
         }
+        if direct::applies(g) {
+            direct::forward(g, x, weight, bias.map(|b| &b[..]), y, cols, cpu_path());
+            return Ok(());
+        }
         let (patch, plane, oc) = (g.patch(), g.out_plane(), g.out_c);
         let runs = Runs::new(g);
         // Per run: its unfolded images (all of them when kept for
@@ -269,15 +273,7 @@ impl ConvOp for Cpu {
         work: &mut Vec<f32>,
     ) -> Result<()> {
         let (patch, plane, oc) = (g.patch(), g.out_plane(), g.out_c);
-        let runs = Runs::new(g);
-        let cols_len = patch * runs.per * plane;
         check_len("conv2d x", g.in_len(), x.len())?;
-        let pad_len = Source::of(g).scratch(g);
-        check_len(
-            "conv2d cols",
-            runs.count * (cols_len + oc * runs.group * plane + pad_len.max(1)),
-            cols.len(),
-        )?;
         check_len("conv2d weight", oc * patch, weight.len())?;
         check_len("conv2d dy", g.out_len(), dy.len())?;
         check_len("conv2d dweight", oc * patch, dweight.len())?;
@@ -287,6 +283,20 @@ impl ConvOp for Cpu {
         if let Some(db) = &dbias {
             check_len("conv2d dbias", oc, db.len())?;
         }
+        if direct::applies(g) {
+            // The direct path keeps nothing in `cols`: it reads `x` again.
+            let (dx, dbias) = (dx.map(|d| &mut d[..]), dbias.map(|d| &mut d[..]));
+            direct::backward(g, x, weight, dy, dx, dweight, dbias, work, cpu_path());
+            return Ok(());
+        }
+        let runs = Runs::new(g);
+        let cols_len = patch * runs.per * plane;
+        let pad_len = Source::of(g).scratch(g);
+        check_len(
+            "conv2d cols",
+            runs.count * (cols_len + oc * runs.group * plane + pad_len.max(1)),
+            cols.len(),
+        )?;
         // Per run: one group's dY gathered as [oc, group * plane], the run's
         // partial dW and db, and (for dx) the group's unfolded gradient.
         let dy_len = oc * runs.group * plane;

@@ -12,6 +12,12 @@
 //! unfolded groups are kept for the backward pass, where `dW = dY cols^T`
 //! and the input gradient is `W^T dY` folded back (col2im), one product per
 //! group.
+//!
+//! Stride-1 layers with few values per output (`in_c * kh * kw <= 32`,
+//! LeNet's first layer or an RGB stem) take a direct convolution instead
+//! (`direct.rs`): their unfolded matrix would be `kh * kw` times the input
+//! for a product too thin to pay for its packing, so the kernels slide
+//! over a padded copy of the input with the output row in registers.
 
 use super::window::Geom2d;
 use crate::backend::Device;
@@ -57,6 +63,7 @@ pub trait ConvOp: Device {
 mod cpu;
 #[cfg(feature = "cuda")]
 mod cuda;
+mod direct;
 #[cfg(feature = "cuda")]
 pub(crate) use cuda::CUDA;
 #[cfg(test)]

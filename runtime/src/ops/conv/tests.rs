@@ -113,10 +113,15 @@ fn backward_matches_definition(g: &Geom2d, x: &[f32], w: &[f32], cols: &Vec<f32>
         &mut Vec::new(),
     )
     .unwrap();
+    assert_gradients(g, x, w, &dy, (&dx, &dw, &db));
+}
+
+/// `(dx, dw, db)` against their definitions: sums over every output.
+fn assert_gradients(g: &Geom2d, x: &[f32], w: &[f32], dy: &[f32], got: (&[f32], &[f32], &[f32])) {
     let (mut want_dx, mut want_dw, mut want_db) = (
-        vec![0.0f64; dx.len()],
-        vec![0.0f64; dw.len()],
-        vec![0.0f64; db.len()],
+        vec![0.0f64; g.in_len()],
+        vec![0.0f64; w.len()],
+        vec![0.0f64; g.out_c],
     );
     let (kh, kw) = g.kernel;
     for n in 0..g.batch {
@@ -150,10 +155,11 @@ fn backward_matches_definition(g: &Geom2d, x: &[f32], w: &[f32], cols: &Vec<f32>
         }
     }
     for (what, got, want) in [
-        ("dx", &dx, &want_dx),
-        ("dw", &dw, &want_dw),
-        ("db", &db, &want_db),
+        ("dx", got.0, &want_dx),
+        ("dw", got.1, &want_dw),
+        ("db", got.2, &want_db),
     ] {
+        assert_eq!(got.len(), want.len(), "{g:?} {what}");
         for (a, e) in got.iter().zip(want.iter()) {
             assert!(
                 (*a as f64 - e).abs() < 1e-2 * e.abs().max(1.0),
@@ -161,4 +167,79 @@ fn backward_matches_definition(g: &Geom2d, x: &[f32], w: &[f32], cols: &Vec<f32>
             );
         }
     }
+}
+
+/// The direct path under every CPU path this machine runs (not only the
+/// one `STATICNN_CPU` picks), on the shapes it serves: LeNet's first
+/// layer, RGB 3x3, rows longer than one 16-wide block and not a multiple
+/// of it, channel counts that leave 2- and 1-channel blocks, no padding.
+#[test]
+fn direct_convolution_matches_definition_on_every_cpu_path() {
+    use crate::ops::gemm::CpuPath;
+    let mut rng = Rng::new(11);
+    for g in [
+        geom(4, 1, (28, 28), 6, (5, 5), (1, 1), (2, 2)),
+        geom(3, 3, (19, 21), 7, (3, 3), (1, 1), (1, 1)),
+        geom(2, 1, (20, 33), 3, (5, 5), (1, 1), (0, 0)),
+        geom(3, 2, (7, 6), 4, (3, 3), (1, 1), (1, 1)),
+        geom(2, 8, (9, 17), 5, (2, 2), (1, 1), (1, 0)),
+    ] {
+        assert!(direct::applies(&g), "{g:?}");
+        let x: Vec<f32> = (0..g.in_len()).map(|_| rng.normal()).collect();
+        let w: Vec<f32> = (0..g.out_c * g.patch()).map(|_| rng.normal()).collect();
+        let b: Vec<f32> = (0..g.out_c).map(|_| rng.normal()).collect();
+        let dy: Vec<f32> = (0..g.out_len()).map(|_| rng.normal()).collect();
+        let want = naive(&g, &x, &w, &b);
+        for path in CpuPath::supported() {
+            let mut y = vec![f32::NAN; g.out_len()];
+            direct::forward(&g, &x, &w, Some(&b), &mut y, &mut Vec::new(), path);
+            for (a, e) in y.iter().zip(&want) {
+                assert!((a - e).abs() < 1e-3, "{} {g:?}: {a} vs {e}", path.name());
+            }
+            let (mut dx, mut dw, mut db) = (
+                vec![f32::NAN; g.in_len()],
+                vec![f32::NAN; w.len()],
+                vec![f32::NAN; g.out_c],
+            );
+            let mut work = vec![f32::NAN; 7];
+            direct::backward(
+                &g,
+                &x,
+                &w,
+                &dy,
+                Some(&mut dx),
+                &mut dw,
+                Some(&mut db),
+                &mut work,
+                path,
+            );
+            assert_gradients(&g, &x, &w, &dy, (&dx, &dw, &db));
+            // Without dx, the same weight gradient.
+            let mut dw2 = vec![f32::NAN; w.len()];
+            direct::backward(&g, &x, &w, &dy, None, &mut dw2, None, &mut work, path);
+            assert_eq!(dw, dw2, "{} {g:?}", path.name());
+        }
+    }
+}
+
+#[test]
+fn strided_and_wide_convolutions_do_not_take_the_direct_path() {
+    assert!(!direct::applies(&geom(
+        1,
+        1,
+        (8, 8),
+        2,
+        (3, 3),
+        (2, 2),
+        (1, 1)
+    )));
+    assert!(!direct::applies(&geom(
+        1,
+        16,
+        (8, 8),
+        2,
+        (3, 3),
+        (1, 1),
+        (1, 1)
+    )));
 }

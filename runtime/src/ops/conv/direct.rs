@@ -1,0 +1,455 @@
+//! Direct convolution on the CPU, for stride 1 and few input values per
+//! output (`in_c * kh * kw` at most [`MAX_PATCH`]): a first layer on
+//! grey or RGB images, such as LeNet's 1-channel 5x5.
+//!
+//! Why: unfolding such a layer writes and reads `patch` copies of every
+//! pixel to feed a product whose `m` (the output channels, 6 for LeNet) is
+//! far below the product kernels' register tiles; unfolding and the
+//! product of LeNet's first layer were about a quarter of its training
+//! step. Here each output row is computed in registers: 16 outputs of a
+//! few channels at a time, one fused multiply-add per tap and channel,
+//! reading the (padded) image in place. The weight gradient is the same
+//! loop with the roles swapped, and nothing is kept between the passes:
+//! the backward pass pads the input again, which costs less than keeping
+//! it.
+//!
+//! The loops are plain Rust over fixed-size arrays, which the compiler
+//! keeps in vector registers; they are compiled three times (AVX-512,
+//! AVX2 + FMA, and the portable build) and the CPU path of the products
+//! ([`crate::ops::gemm::cpu_path`], `STATICNN_CPU`) picks one.
+
+use super::*;
+use crate::ops::gemm::CpuPath;
+use rayon::prelude::*;
+
+/// The most input values per output that take this path.
+pub(super) const MAX_PATCH: usize = 32;
+
+/// Outputs a row block holds: one AVX-512 register, two AVX2 ones.
+const L: usize = 16;
+
+/// Whether `g` takes the direct path.
+pub(super) fn applies(g: &Geom2d) -> bool {
+    g.stride == (1, 1) && g.patch() <= MAX_PATCH
+}
+
+/// The padded image (and its gradient) and the row-padded output gradient
+/// of one image, in one scratch buffer.
+#[derive(Clone, Copy)]
+struct Layout {
+    /// Padded plane: rows and columns.
+    rows: usize,
+    cols: usize,
+    /// Output row pitch in the gradient copy: `out_w` rounded up to `L`.
+    pitch: usize,
+}
+
+impl Layout {
+    fn of(g: &Geom2d) -> Self {
+        Layout {
+            rows: g.in_h + 2 * g.padding.0,
+            cols: g.in_w + 2 * g.padding.1,
+            pitch: g.out_w.div_ceil(L) * L,
+        }
+    }
+
+    fn plane(self) -> usize {
+        self.rows * self.cols
+    }
+
+    /// The padded image, with room for the last row block to read (and,
+    /// for dx, add zeros) up to `L + kw` values past its end.
+    fn image(self, g: &Geom2d) -> usize {
+        g.in_c * self.plane() + self.pitch + L + g.kernel.1
+    }
+
+    /// The output gradient with its rows padded to `pitch` by zeros.
+    fn dy(self, g: &Geom2d) -> usize {
+        g.out_c * g.out_h * self.pitch
+    }
+}
+
+/// Copy image `x` into `pad` (of `layout.image(g)` values), centred in
+/// zeros.
+fn pad_into(g: &Geom2d, layout: Layout, x: &[f32], pad: &mut [f32]) {
+    let (ph, pw) = g.padding;
+    pad.fill(0.0);
+    for (plane, image) in pad
+        .chunks_exact_mut(layout.plane())
+        .zip(x.chunks_exact(g.in_h * g.in_w))
+    {
+        for (y, line) in image.chunks_exact(g.in_w).enumerate() {
+            plane[(y + ph) * layout.cols + pw..][..g.in_w].copy_from_slice(line);
+        }
+    }
+}
+
+/// Images per parallel task: enough work to pay for a hand-off.
+fn per_task(g: &Geom2d) -> usize {
+    let work = g.out_c * g.out_plane() * g.patch();
+    (g.batch.div_ceil(rayon::current_num_threads().max(1)))
+        .min((1 << 20) / work.max(1) + 1)
+        .max(1)
+}
+
+/// Forward: `y = conv(x, weight) + bias`, with the kernels of `path`.
+/// `scratch` is resized to one padded image per task.
+pub(super) fn forward(
+    g: &Geom2d,
+    x: &[f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    y: &mut [f32],
+    scratch: &mut Vec<f32>,
+    path: CpuPath,
+) {
+    let layout = Layout::of(g);
+    let per = per_task(g);
+    let tasks = g.batch.div_ceil(per);
+    let pad_len = layout.image(g);
+    scratch.resize(tasks * pad_len, 0.0);
+    scratch
+        .par_chunks_mut(pad_len)
+        .zip(y.par_chunks_mut(per * g.out_sample()))
+        .enumerate()
+        .for_each(|(t, (pad, y_t))| {
+            for (k, y_n) in y_t.chunks_exact_mut(g.out_sample()).enumerate() {
+                let n = t * per + k;
+                pad_into(g, layout, &x[n * g.in_sample()..][..g.in_sample()], pad);
+                image_forward(path, g, layout, pad, weight, bias, y_n);
+            }
+        });
+}
+
+/// Backward: `dweight`, `dbias` and (when wanted) `dx`, all overwritten,
+/// with the kernels of `path`.
+/// `work` is resized to each task's scratch and partial gradients.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn backward(
+    g: &Geom2d,
+    x: &[f32],
+    weight: &[f32],
+    dy: &[f32],
+    dx: Option<&mut [f32]>,
+    dweight: &mut [f32],
+    dbias: Option<&mut [f32]>,
+    work: &mut Vec<f32>,
+    path: CpuPath,
+) {
+    let layout = Layout::of(g);
+    let per = per_task(g);
+    let tasks = g.batch.div_ceil(per);
+    let (pad_len, dy_len, dw_len) = (layout.image(g), layout.dy(g), g.out_c * g.patch());
+    // Per task: the padded image, its gradient, the padded dY, and the
+    // task's partial dW and db.
+    let task_len = 2 * pad_len + dy_len + dw_len + g.out_c;
+    work.resize(tasks * task_len, 0.0);
+    let run = |t: usize, wk: &mut [f32], mut dx_t: Option<&mut [f32]>| {
+        let (pad, rest) = wk.split_at_mut(pad_len);
+        let (dpad, rest) = rest.split_at_mut(pad_len);
+        let (dyp, rest) = rest.split_at_mut(dy_len);
+        let (dw_t, db_t) = rest.split_at_mut(dw_len);
+        dw_t.fill(0.0);
+        db_t.fill(0.0);
+        let images = t * per..((t + 1) * per).min(g.batch);
+        for (k, n) in images.enumerate() {
+            pad_into(g, layout, &x[n * g.in_sample()..][..g.in_sample()], pad);
+            // dY with zeros past each row's end, so that whole blocks can
+            // be read and the lanes past the row add nothing.
+            dyp.fill(0.0);
+            let dy_n = &dy[n * g.out_sample()..][..g.out_sample()];
+            for (row, line) in dyp
+                .chunks_exact_mut(layout.pitch)
+                .zip(dy_n.chunks_exact(g.out_w))
+            {
+                row[..g.out_w].copy_from_slice(line);
+            }
+            for (d, plane) in db_t.iter_mut().zip(dy_n.chunks_exact(g.out_plane())) {
+                *d += crate::ops::reduce::sum(plane);
+            }
+            image_dweight(path, g, layout, pad, dyp, dw_t);
+            if let Some(dx_t) = dx_t.as_deref_mut() {
+                dpad.fill(0.0);
+                image_dx(path, g, layout, weight, dyp, dpad);
+                let dx_n = &mut dx_t[k * g.in_sample()..][..g.in_sample()];
+                let (ph, pw) = g.padding;
+                for (plane, image) in dpad
+                    .chunks_exact(layout.plane())
+                    .zip(dx_n.chunks_exact_mut(g.in_h * g.in_w))
+                {
+                    for (y, line) in image.chunks_exact_mut(g.in_w).enumerate() {
+                        line.copy_from_slice(&plane[(y + ph) * layout.cols + pw..][..g.in_w]);
+                    }
+                }
+            }
+        }
+    };
+    match dx {
+        Some(dx) => work
+            .par_chunks_exact_mut(task_len)
+            .zip(dx.par_chunks_mut(per * g.in_sample()))
+            .enumerate()
+            .for_each(|(t, (wk, dx_t))| run(t, wk, Some(dx_t))),
+        None => work
+            .par_chunks_exact_mut(task_len)
+            .enumerate()
+            .for_each(|(t, wk)| run(t, wk, None)),
+    }
+    let part = |t: usize| &work[t * task_len + 2 * pad_len + dy_len..][..dw_len + g.out_c];
+    dweight.fill(0.0);
+    for t in 0..tasks {
+        let p = part(t);
+        dweight
+            .iter_mut()
+            .zip(&p[..dw_len])
+            .for_each(|(d, v)| *d += v);
+    }
+    if let Some(db) = dbias {
+        db.fill(0.0);
+        for t in 0..tasks {
+            db.iter_mut()
+                .zip(&part(t)[dw_len..])
+                .for_each(|(d, v)| *d += v);
+        }
+    }
+}
+
+/// Runs `$body` (a call of a generic `#[inline(always)]` kernel) compiled
+/// for the CPU path `$path`.
+macro_rules! on_path {
+    ($path:expr, $name:ident($($arg:expr),*)) => {{
+        #[cfg(target_arch = "x86_64")]
+        {
+            #[target_feature(enable = "avx512f")]
+            unsafe fn avx512(g: &Geom2d, l: Layout, a: &[f32], b: &[f32], c: Option<&[f32]>, d: &mut [f32]) {
+                $name(g, l, a, b, c, d)
+            }
+            #[target_feature(enable = "avx2,fma")]
+            unsafe fn avx2(g: &Geom2d, l: Layout, a: &[f32], b: &[f32], c: Option<&[f32]>, d: &mut [f32]) {
+                $name(g, l, a, b, c, d)
+            }
+            match $path {
+                // SAFETY: `cpu_path` only names a path this CPU supports,
+                // and the kernels do only safe, bounds-checked indexing.
+                CpuPath::Avx512 if $path.is_supported() => unsafe { avx512($($arg),*) },
+                CpuPath::Avx2 if $path.is_supported() => unsafe { avx2($($arg),*) },
+                _ => $name($($arg),*),
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let _ = $path;
+            $name($($arg),*)
+        }
+    }};
+}
+
+fn image_forward(
+    path: CpuPath,
+    g: &Geom2d,
+    layout: Layout,
+    pad: &[f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    y: &mut [f32],
+) {
+    on_path!(path, forward_kernel(g, layout, pad, weight, bias, y))
+}
+
+fn image_dweight(
+    path: CpuPath,
+    g: &Geom2d,
+    layout: Layout,
+    pad: &[f32],
+    dyp: &[f32],
+    dw: &mut [f32],
+) {
+    on_path!(path, dweight_kernel(g, layout, pad, dyp, None, dw))
+}
+
+fn image_dx(
+    path: CpuPath,
+    g: &Geom2d,
+    layout: Layout,
+    weight: &[f32],
+    dyp: &[f32],
+    dpad: &mut [f32],
+) {
+    on_path!(path, dx_kernel(g, layout, weight, dyp, None, dpad))
+}
+
+/// Splits `0..n` into blocks of 4, 2 and 1 output channels.
+fn channel_blocks(n: usize) -> impl Iterator<Item = (usize, usize)> {
+    let fours = n / 4 * 4;
+    let twos = fours + (n - fours) / 2 * 2;
+    (0..fours)
+        .step_by(4)
+        .map(|o| (o, 4))
+        .chain((fours..twos).step_by(2).map(|o| (o, 2)))
+        .chain((twos..n).map(|o| (o, 1)))
+}
+
+/// One image's outputs, 16 of a row in `G` channels at a time.
+#[inline(always)]
+fn forward_kernel(
+    g: &Geom2d,
+    layout: Layout,
+    pad: &[f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    y: &mut [f32],
+) {
+    for (o, n) in channel_blocks(g.out_c) {
+        match n {
+            4 => forward_block::<4>(g, layout, pad, weight, bias, y, o),
+            2 => forward_block::<2>(g, layout, pad, weight, bias, y, o),
+            _ => forward_block::<1>(g, layout, pad, weight, bias, y, o),
+        }
+    }
+}
+
+#[inline(always)]
+fn forward_block<const G: usize>(
+    g: &Geom2d,
+    layout: Layout,
+    pad: &[f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    y: &mut [f32],
+    o: usize,
+) {
+    let (kh, kw, patch, plane) = (g.kernel.0, g.kernel.1, g.patch(), g.out_plane());
+    let mut w = [[0.0f32; MAX_PATCH]; G];
+    let mut b = [0.0f32; G];
+    for q in 0..G {
+        w[q][..patch].copy_from_slice(&weight[(o + q) * patch..][..patch]);
+        b[q] = bias.map_or(0.0, |b| b[o + q]);
+    }
+    for oy in 0..g.out_h {
+        for x0 in (0..g.out_w).step_by(L) {
+            let mut acc = [[0.0f32; L]; G];
+            for q in 0..G {
+                acc[q] = [b[q]; L];
+            }
+            for c in 0..g.in_c {
+                for i in 0..kh {
+                    let row = c * layout.plane() + (oy + i) * layout.cols + x0;
+                    for j in 0..kw {
+                        let v: &[f32; L] = pad[row + j..][..L].try_into().unwrap_or(&[0.0; L]);
+                        let t = (c * kh + i) * kw + j;
+                        for q in 0..G {
+                            let wq = w[q][t];
+                            for l in 0..L {
+                                acc[q][l] += wq * v[l];
+                            }
+                        }
+                    }
+                }
+            }
+            let n = L.min(g.out_w - x0);
+            for q in 0..G {
+                y[(o + q) * plane + oy * g.out_w + x0..][..n].copy_from_slice(&acc[q][..n]);
+            }
+        }
+    }
+}
+
+/// One image's weight gradient, added to `dw`: for each tap, the sum over
+/// outputs of the output gradient times the input the tap read.
+#[inline(always)]
+fn dweight_kernel(
+    g: &Geom2d,
+    layout: Layout,
+    pad: &[f32],
+    dyp: &[f32],
+    _: Option<&[f32]>,
+    dw: &mut [f32],
+) {
+    for (o, n) in channel_blocks(g.out_c) {
+        match n {
+            4 => dweight_block::<4>(g, layout, pad, dyp, dw, o),
+            2 => dweight_block::<2>(g, layout, pad, dyp, dw, o),
+            _ => dweight_block::<1>(g, layout, pad, dyp, dw, o),
+        }
+    }
+}
+
+#[inline(always)]
+fn dweight_block<const G: usize>(
+    g: &Geom2d,
+    layout: Layout,
+    pad: &[f32],
+    dyp: &[f32],
+    dw: &mut [f32],
+    o: usize,
+) {
+    let (kh, kw, patch) = (g.kernel.0, g.kernel.1, g.patch());
+    let dy_plane = g.out_h * layout.pitch;
+    for c in 0..g.in_c {
+        for i in 0..kh {
+            for j in 0..kw {
+                let mut acc = [[0.0f32; L]; G];
+                for oy in 0..g.out_h {
+                    let row = c * layout.plane() + (oy + i) * layout.cols + j;
+                    for x0 in (0..layout.pitch).step_by(L) {
+                        let v: &[f32; L] = pad[row + x0..][..L].try_into().unwrap_or(&[0.0; L]);
+                        for q in 0..G {
+                            let d: &[f32; L] = dyp[(o + q) * dy_plane + oy * layout.pitch + x0..]
+                                [..L]
+                                .try_into()
+                                .unwrap_or(&[0.0; L]);
+                            for l in 0..L {
+                                acc[q][l] += d[l] * v[l];
+                            }
+                        }
+                    }
+                }
+                let t = (c * kh + i) * kw + j;
+                for q in 0..G {
+                    dw[(o + q) * patch + t] += acc[q].iter().sum::<f32>();
+                }
+            }
+        }
+    }
+}
+
+/// One image's input gradient, added into the padded plane `dpad`: each
+/// tap adds its weight times the output gradient where it read.
+#[inline(always)]
+fn dx_kernel(
+    g: &Geom2d,
+    layout: Layout,
+    weight: &[f32],
+    dyp: &[f32],
+    _: Option<&[f32]>,
+    dpad: &mut [f32],
+) {
+    let (kh, kw, patch) = (g.kernel.0, g.kernel.1, g.patch());
+    let dy_plane = g.out_h * layout.pitch;
+    for c in 0..g.in_c {
+        for i in 0..kh {
+            for j in 0..kw {
+                let t = (c * kh + i) * kw + j;
+                for oy in 0..g.out_h {
+                    let row = c * layout.plane() + (oy + i) * layout.cols + j;
+                    for x0 in (0..layout.pitch).step_by(L) {
+                        let mut acc = [0.0f32; L];
+                        for o in 0..g.out_c {
+                            let wv = weight[o * patch + t];
+                            let d = &dyp[o * dy_plane + oy * layout.pitch + x0..][..L];
+                            for l in 0..L {
+                                acc[l] += wv * d[l];
+                            }
+                        }
+                        // Lanes past the row's end add zeros (dY is zero
+                        // there) to the next row's start or the slack.
+                        let to = &mut dpad[row + x0..][..L];
+                        for l in 0..L {
+                            to[l] += acc[l];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
