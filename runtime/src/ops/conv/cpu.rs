@@ -206,6 +206,10 @@ impl ConvOp for Cpu {
             direct::forward(g, x, weight, bias.map(|b| &b[..]), y, cols, cpu_path());
             return Ok(());
         }
+        if shifted::applies(g) {
+            shifted::forward(g, x, weight, bias.map(|b| &b[..]), y, cols, cpu_path());
+            return Ok(());
+        }
         let (patch, plane, oc) = (g.patch(), g.out_plane(), g.out_c);
         let runs = Runs::new(g);
         // Per run: its unfolded images (all of them when kept for
@@ -287,6 +291,11 @@ impl ConvOp for Cpu {
             // The direct path keeps nothing in `cols`: it reads `x` again.
             let (dx, dbias) = (dx.map(|d| &mut d[..]), dbias.map(|d| &mut d[..]));
             direct::backward(g, x, weight, dy, dx, dweight, dbias, work, cpu_path());
+            return Ok(());
+        }
+        if shifted::applies(g) {
+            let (dx, dbias) = (dx.map(|d| &mut d[..]), dbias.map(|d| &mut d[..]));
+            shifted::backward(g, x, weight, dy, dx, dweight, dbias, work, cpu_path());
             return Ok(());
         }
         let runs = Runs::new(g);

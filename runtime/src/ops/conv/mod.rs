@@ -18,6 +18,11 @@
 //! (`direct.rs`): their unfolded matrix would be `kh * kw` times the input
 //! for a product too thin to pay for its packing, so the kernels slide
 //! over a padded copy of the input with the output row in registers.
+//! Other stride-1 layers whose padding is below the kernel size (a ResNet's
+//! 3x3 layers, LeNet's second layer) take `shifted.rs`: the unfolded matrix
+//! is the padded image read at one offset per tap, so all three passes read
+//! the padded image (or padded output gradient) in place and skip the
+//! unfolding and folding that took a third of a small ResNet's step.
 
 use super::window::Geom2d;
 use crate::backend::Device;
@@ -64,6 +69,7 @@ mod cpu;
 #[cfg(feature = "cuda")]
 mod cuda;
 mod direct;
+mod shifted;
 #[cfg(feature = "cuda")]
 pub(crate) use cuda::CUDA;
 #[cfg(test)]

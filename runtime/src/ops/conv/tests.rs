@@ -1,5 +1,6 @@
 use super::*;
 use crate::backend::Cpu;
+use crate::ops::gemm::CpuPath;
 use crate::rng::Rng;
 
 /// Direct convolution, the definition.
@@ -169,32 +170,43 @@ fn assert_gradients(g: &Geom2d, x: &[f32], w: &[f32], dy: &[f32], got: (&[f32], 
     }
 }
 
-/// The direct path under every CPU path this machine runs (not only the
-/// one `STATICNN_CPU` picks), on the shapes it serves: LeNet's first
-/// layer, RGB 3x3, rows longer than one 16-wide block and not a multiple
-/// of it, channel counts that leave 2- and 1-channel blocks, no padding.
-#[test]
-fn direct_convolution_matches_definition_on_every_cpu_path() {
-    use crate::ops::gemm::CpuPath;
+type ForwardKernel =
+    fn(&Geom2d, &[f32], &[f32], Option<&[f32]>, &mut [f32], &mut Vec<f32>, CpuPath);
+type BackwardKernel = fn(
+    &Geom2d,
+    &[f32],
+    &[f32],
+    &[f32],
+    Option<&mut [f32]>,
+    &mut [f32],
+    Option<&mut [f32]>,
+    &mut Vec<f32>,
+    CpuPath,
+);
+
+/// One of the CPU's convolution kernels under every CPU path this machine
+/// runs (not only the one `STATICNN_CPU` picks), against the definition,
+/// with scratch buffers that start too short and full of NaN.
+fn check_kernels(
+    shapes: &[Geom2d],
+    applies: fn(&Geom2d) -> bool,
+    forward: ForwardKernel,
+    backward: BackwardKernel,
+) {
     let mut rng = Rng::new(11);
-    for g in [
-        geom(4, 1, (28, 28), 6, (5, 5), (1, 1), (2, 2)),
-        geom(3, 3, (19, 21), 7, (3, 3), (1, 1), (1, 1)),
-        geom(2, 1, (20, 33), 3, (5, 5), (1, 1), (0, 0)),
-        geom(3, 2, (7, 6), 4, (3, 3), (1, 1), (1, 1)),
-        geom(2, 8, (9, 17), 5, (2, 2), (1, 1), (1, 0)),
-    ] {
-        assert!(direct::applies(&g), "{g:?}");
+    for g in shapes {
+        assert!(applies(g), "{g:?}");
         let x: Vec<f32> = (0..g.in_len()).map(|_| rng.normal()).collect();
         let w: Vec<f32> = (0..g.out_c * g.patch()).map(|_| rng.normal()).collect();
         let b: Vec<f32> = (0..g.out_c).map(|_| rng.normal()).collect();
         let dy: Vec<f32> = (0..g.out_len()).map(|_| rng.normal()).collect();
-        let want = naive(&g, &x, &w, &b);
+        let want = naive(g, &x, &w, &b);
         for path in CpuPath::supported() {
             let mut y = vec![f32::NAN; g.out_len()];
-            direct::forward(&g, &x, &w, Some(&b), &mut y, &mut Vec::new(), path);
+            forward(g, &x, &w, Some(&b), &mut y, &mut vec![f32::NAN; 3], path);
             for (a, e) in y.iter().zip(&want) {
-                assert!((a - e).abs() < 1e-3, "{} {g:?}: {a} vs {e}", path.name());
+                let tol = 1e-4 * (g.patch() as f32).sqrt() * e.abs().max(1.0);
+                assert!((a - e).abs() < tol, "{} {g:?}: {a} vs {e}", path.name());
             }
             let (mut dx, mut dw, mut db) = (
                 vec![f32::NAN; g.in_len()],
@@ -202,8 +214,8 @@ fn direct_convolution_matches_definition_on_every_cpu_path() {
                 vec![f32::NAN; g.out_c],
             );
             let mut work = vec![f32::NAN; 7];
-            direct::backward(
-                &g,
+            backward(
+                g,
                 &x,
                 &w,
                 &dy,
@@ -213,13 +225,51 @@ fn direct_convolution_matches_definition_on_every_cpu_path() {
                 &mut work,
                 path,
             );
-            assert_gradients(&g, &x, &w, &dy, (&dx, &dw, &db));
+            assert_gradients(g, &x, &w, &dy, (&dx, &dw, &db));
             // Without dx, the same weight gradient.
             let mut dw2 = vec![f32::NAN; w.len()];
-            direct::backward(&g, &x, &w, &dy, None, &mut dw2, None, &mut work, path);
+            backward(g, &x, &w, &dy, None, &mut dw2, None, &mut work, path);
             assert_eq!(dw, dw2, "{} {g:?}", path.name());
         }
     }
+}
+
+/// The direct path on the shapes it serves: LeNet's first layer, RGB
+/// 3x3, rows longer than one 16-wide block and not a multiple of it,
+/// channel counts that leave 2- and 1-channel blocks, no padding.
+#[test]
+fn direct_convolution_matches_definition_on_every_cpu_path() {
+    let shapes = [
+        geom(4, 1, (28, 28), 6, (5, 5), (1, 1), (2, 2)),
+        geom(3, 3, (19, 21), 7, (3, 3), (1, 1), (1, 1)),
+        geom(2, 1, (20, 33), 3, (5, 5), (1, 1), (0, 0)),
+        geom(3, 2, (7, 6), 4, (3, 3), (1, 1), (1, 1)),
+        geom(2, 8, (9, 17), 5, (2, 2), (1, 1), (1, 0)),
+    ];
+    check_kernels(&shapes, direct::applies, direct::forward, direct::backward);
+}
+
+/// The shifted-product path on a small ResNet's two 3x3 layers, LeNet's
+/// second layer (no padding), and shapes that leave padded channel blocks
+/// (20 and 40 outputs, several blocks), a short last tile of positions and
+/// taps, uneven padding, a 4x2 kernel and a batch not divisible by the
+/// threads.
+#[test]
+fn shifted_convolution_matches_definition_on_every_cpu_path() {
+    let shapes = [
+        geom(4, 16, (14, 14), 16, (3, 3), (1, 1), (1, 1)),
+        geom(3, 32, (7, 7), 32, (3, 3), (1, 1), (1, 1)),
+        geom(2, 6, (14, 14), 16, (5, 5), (1, 1), (0, 0)),
+        geom(3, 5, (9, 11), 20, (3, 3), (1, 1), (2, 0)),
+        geom(1, 5, (6, 5), 40, (4, 2), (1, 1), (1, 1)),
+        geom(5, 9, (5, 5), 3, (3, 3), (1, 1), (0, 1)),
+    ];
+    check_kernels(
+        &shapes,
+        shifted::applies,
+        shifted::forward,
+        shifted::backward,
+    );
 }
 
 #[test]

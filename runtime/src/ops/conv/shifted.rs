@@ -1,0 +1,522 @@
+//! Stride-1 convolutions with many input values per output (a ResNet's
+//! 3x3 layers, LeNet's second layer) as products over shifted views of a
+//! padded image, with nothing unfolded.
+//!
+//! Why: for these layers unfolding (im2col) and folding back (col2im) took
+//! about a third of a small ResNet's training step, as much as the
+//! products they fed. With the image padded once, the value that tap
+//! `(c, i, j)` reads for output `(y, x)` sits at offset
+//! `c * plane + i * cols + j` plus `y * cols + x` of the padded planes: the
+//! unfolded matrix is the padded image read at one offset per tap, so the
+//! kernels read it in place.
+//!
+//! All three passes are one kind of loop, vectorised over channels (16 or
+//! 32 of them in one or two vector registers, so no lane is wasted on the
+//! borders of small images) with one image value broadcast per
+//! multiply-add:
+//! - forward: `y^T[pos][o] = sum over taps of image[tap + pos] * W^T[tap][o]`,
+//!   a tile of positions in registers;
+//! - input gradient: the same loop over the output gradient padded by
+//!   `k - 1 - padding`, with the weights flipped and their channels
+//!   swapped (stride 1 makes it a convolution of the same kind);
+//! - weight gradient: `dW^T[tap][o] += sum over positions of
+//!   image[tap + pos] * dY^T[pos][o]`, a tile of taps in registers, kept
+//!   across the task's images so that nothing is reduced across lanes.
+//!
+//! Results come out position-major and are transposed into NCHW once.
+//! The loops are plain Rust over fixed-size arrays, compiled for AVX-512,
+//! AVX2 + FMA and the portable build; the products' CPU path
+//! ([`crate::ops::gemm::cpu_path`], `STATICNN_CPU`) picks one.
+
+use super::*;
+use crate::ops::gemm::CpuPath;
+use rayon::prelude::*;
+
+/// Whether `g` takes this path: stride 1, more input values per output
+/// than the direct path takes, and padding below the kernel size (so that
+/// the input gradient is a convolution of the same kind).
+pub(super) fn applies(g: &Geom2d) -> bool {
+    g.stride == (1, 1)
+        && g.patch() > super::direct::MAX_PATCH
+        && g.padding.0 < g.kernel.0
+        && g.padding.1 < g.kernel.1
+}
+
+/// One stride-1 correlation over padded planes: `chans` planes of
+/// `rows x cols` (the input padded by `pad`), `outs` output channels of
+/// `out_h x out_w`.
+#[derive(Clone, Copy, Debug)]
+struct Pass {
+    chans: usize,
+    in_h: usize,
+    in_w: usize,
+    pad: (usize, usize),
+    kernel: (usize, usize),
+    rows: usize,
+    cols: usize,
+    out_h: usize,
+    out_w: usize,
+    /// `outs` rounded up to whole vector blocks.
+    outs_padded: usize,
+    /// Vector registers per block of output channels (1 or 2).
+    vectors: usize,
+}
+
+impl Pass {
+    fn new(
+        chans: usize,
+        (in_h, in_w): (usize, usize),
+        pad: (usize, usize),
+        kernel: (usize, usize),
+        outs: usize,
+        lanes: usize,
+    ) -> Self {
+        let (rows, cols) = (in_h + 2 * pad.0, in_w + 2 * pad.1);
+        let vectors = if outs <= lanes { 1 } else { 2 };
+        Pass {
+            chans,
+            in_h,
+            in_w,
+            pad,
+            kernel,
+            rows,
+            cols,
+            out_h: rows - kernel.0 + 1,
+            out_w: cols - kernel.1 + 1,
+            outs_padded: outs.next_multiple_of(lanes * vectors),
+            vectors,
+        }
+    }
+
+    /// The forward pass of `g`.
+    fn forward(g: &Geom2d, lanes: usize) -> Self {
+        Pass::new(
+            g.in_c,
+            (g.in_h, g.in_w),
+            g.padding,
+            g.kernel,
+            g.out_c,
+            lanes,
+        )
+    }
+
+    /// The input gradient of `g`: the output gradient padded so that a
+    /// full correlation with the flipped kernel gives the input's size.
+    fn input_grad(g: &Geom2d, lanes: usize) -> Self {
+        let (kh, kw) = g.kernel;
+        let pad = (kh - 1 - g.padding.0, kw - 1 - g.padding.1);
+        Pass::new(g.out_c, (g.out_h, g.out_w), pad, g.kernel, g.in_c, lanes)
+    }
+
+    fn plane(&self) -> usize {
+        self.rows * self.cols
+    }
+
+    fn taps(&self) -> usize {
+        self.chans * self.kernel.0 * self.kernel.1
+    }
+
+    fn positions(&self) -> usize {
+        self.out_h * self.out_w
+    }
+
+    /// Where tap `t` starts in the padded planes.
+    fn tap_offset(&self, t: usize) -> usize {
+        let (kh, kw) = self.kernel;
+        (t / (kh * kw)) * self.plane() + (t / kw % kh) * self.cols + t % kw
+    }
+
+    /// Where output position `p` (row-major) reads in a padded plane,
+    /// relative to a tap's start.
+    fn position_offset(&self, p: usize) -> usize {
+        p / self.out_w * self.cols + p % self.out_w
+    }
+
+    /// Copy one image (`chans` planes of `in_h x in_w`) into `dst` (the
+    /// padded planes), centred in zeros.
+    fn pad_into(&self, image: &[f32], dst: &mut [f32]) {
+        let (ph, pw) = self.pad;
+        dst.fill(0.0);
+        for (plane, src) in dst
+            .chunks_exact_mut(self.plane())
+            .zip(image.chunks_exact(self.in_h * self.in_w))
+        {
+            for (y, line) in src.chunks_exact(self.in_w).enumerate() {
+                plane[(y + ph) * self.cols + pw..][..self.in_w].copy_from_slice(line);
+            }
+        }
+    }
+}
+
+/// The vector width of `path`'s kernels, in values.
+fn lanes(path: CpuPath) -> usize {
+    match path {
+        CpuPath::Avx512 if path.is_supported() => 16,
+        _ => 8,
+    }
+}
+
+/// Output-position tile of the forward kernel, and tap tile of the weight
+/// gradient's, for 1 or 2 vectors per channel block: 12 accumulators.
+const TILE_ONE: usize = 12;
+const TILE_TWO: usize = 6;
+
+/// Images per parallel task, as in the direct path.
+fn per_task(g: &Geom2d) -> usize {
+    let work = g.out_c * g.out_plane() * g.patch();
+    (g.batch.div_ceil(rayon::current_num_threads().max(1)))
+        .min((1 << 20) / work.max(1) + 1)
+        .max(1)
+}
+
+/// `wt[tap][o] = weight[o][tap]` for the forward pass, zero in the padded
+/// channels.
+fn forward_weights(g: &Geom2d, pass: &Pass, weight: &[f32], wt: &mut [f32]) {
+    let patch = g.patch();
+    wt.fill(0.0);
+    for (o, w_o) in weight.chunks_exact(patch).enumerate() {
+        for (t, &w) in w_o.iter().enumerate() {
+            wt[t * pass.outs_padded + o] = w;
+        }
+    }
+}
+
+/// The input gradient's weights: tap `(o, i, j)` of the flipped kernel
+/// for input channel `c` is `weight[o][c][kh-1-i][kw-1-j]`.
+fn input_grad_weights(g: &Geom2d, pass: &Pass, weight: &[f32], wt: &mut [f32]) {
+    let (kh, kw) = g.kernel;
+    wt.fill(0.0);
+    for o in 0..g.out_c {
+        for c in 0..g.in_c {
+            for i in 0..kh {
+                for j in 0..kw {
+                    let w = weight[((o * g.in_c + c) * kh + kh - 1 - i) * kw + kw - 1 - j];
+                    wt[((o * kh + i) * kw + j) * pass.outs_padded + c] = w;
+                }
+            }
+        }
+    }
+}
+
+/// `dst[o][p] = src[p][o] + bias[o]` for the real channels.
+fn transpose_out(pass: &Pass, src: &[f32], bias: Option<&[f32]>, dst: &mut [f32]) {
+    let positions = pass.positions();
+    for (o, d_o) in dst.chunks_exact_mut(positions).enumerate() {
+        let b = bias.map_or(0.0, |b| b[o]);
+        for (p, d) in d_o.iter_mut().enumerate() {
+            *d = src[p * pass.outs_padded + o] + b;
+        }
+    }
+}
+
+/// Forward: `y = conv(x, weight) + bias`, with the kernels of `path`.
+/// `scratch` is resized to the packed weights and each task's padded
+/// image and transposed output.
+pub(super) fn forward(
+    g: &Geom2d,
+    x: &[f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    y: &mut [f32],
+    scratch: &mut Vec<f32>,
+    path: CpuPath,
+) {
+    let pass = Pass::forward(g, lanes(path));
+    let per = per_task(g);
+    let tasks = g.batch.div_ceil(per);
+    let wt_len = g.patch() * pass.outs_padded;
+    let task_len = pass.chans * pass.plane() + pass.positions() * pass.outs_padded;
+    scratch.resize(wt_len + tasks * task_len, 0.0);
+    let (wt, rest) = scratch.split_at_mut(wt_len);
+    forward_weights(g, &pass, weight, wt);
+    let wt = &*wt;
+    rest.par_chunks_mut(task_len)
+        .zip(y.par_chunks_mut(per * g.out_sample()))
+        .enumerate()
+        .for_each(|(t, (wk, y_t))| {
+            let (src, out) = wk.split_at_mut(pass.chans * pass.plane());
+            for (k, y_n) in y_t.chunks_exact_mut(g.out_sample()).enumerate() {
+                let n = t * per + k;
+                pass.pad_into(&x[n * g.in_sample()..][..g.in_sample()], src);
+                correlate(path, &pass, src, wt, out);
+                transpose_out(&pass, out, bias, y_n);
+            }
+        });
+}
+
+/// Backward: `dweight`, `dbias` and (when wanted) `dx`, all overwritten,
+/// with the kernels of `path`. `work` is resized to the flipped weights
+/// and each task's scratch and partial gradients.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn backward(
+    g: &Geom2d,
+    x: &[f32],
+    weight: &[f32],
+    dy: &[f32],
+    dx: Option<&mut [f32]>,
+    dweight: &mut [f32],
+    dbias: Option<&mut [f32]>,
+    work: &mut Vec<f32>,
+    path: CpuPath,
+) {
+    let lanes = lanes(path);
+    let fwd = Pass::forward(g, lanes);
+    let bwd = Pass::input_grad(g, lanes);
+    let per = per_task(g);
+    let tasks = g.batch.div_ceil(per);
+    let patch = g.patch();
+    let want_dx = dx.is_some();
+    let wt_len = if want_dx {
+        bwd.taps() * bwd.outs_padded
+    } else {
+        0
+    };
+    // Per task: the padded image, dY transposed, the padded dY and the
+    // transposed dx (for dx), the partial dW^T, the partial db.
+    let src_len = fwd.chans * fwd.plane();
+    let dyt_len = fwd.positions() * fwd.outs_padded;
+    let (dsrc_len, dxt_len) = if want_dx {
+        (bwd.chans * bwd.plane(), bwd.positions() * bwd.outs_padded)
+    } else {
+        (0, 0)
+    };
+    let dwt_len = patch * fwd.outs_padded;
+    let task_len = src_len + dyt_len + dsrc_len + dxt_len + dwt_len + g.out_c;
+    work.resize(wt_len + tasks * task_len, 0.0);
+    let (wt, rest) = work.split_at_mut(wt_len);
+    if want_dx {
+        input_grad_weights(g, &bwd, weight, wt);
+    }
+    let wt = &*wt;
+    let run = |t: usize, wk: &mut [f32], mut dx_t: Option<&mut [f32]>| {
+        let (src, wk) = wk.split_at_mut(src_len);
+        let (dyt, wk) = wk.split_at_mut(dyt_len);
+        let (dsrc, wk) = wk.split_at_mut(dsrc_len);
+        let (dxt, wk) = wk.split_at_mut(dxt_len);
+        let (dwt, db_t) = wk.split_at_mut(dwt_len);
+        // The padded channels of dY^T stay zero; only real ones are
+        // written below.
+        dyt.fill(0.0);
+        dwt.fill(0.0);
+        db_t.fill(0.0);
+        let images = t * per..((t + 1) * per).min(g.batch);
+        for (k, n) in images.enumerate() {
+            let dy_n = &dy[n * g.out_sample()..][..g.out_sample()];
+            for (o, plane) in dy_n.chunks_exact(g.out_plane()).enumerate() {
+                db_t[o] += crate::ops::reduce::sum(plane);
+                for (p, &v) in plane.iter().enumerate() {
+                    dyt[p * fwd.outs_padded + o] = v;
+                }
+            }
+            fwd.pad_into(&x[n * g.in_sample()..][..g.in_sample()], src);
+            weight_grad(path, &fwd, src, dyt, dwt);
+            if let Some(dx_t) = dx_t.as_deref_mut() {
+                bwd.pad_into(dy_n, dsrc);
+                correlate(path, &bwd, dsrc, wt, dxt);
+                transpose_out(
+                    &bwd,
+                    dxt,
+                    None,
+                    &mut dx_t[k * g.in_sample()..][..g.in_sample()],
+                );
+            }
+        }
+    };
+    match dx {
+        Some(dx) => rest
+            .par_chunks_exact_mut(task_len)
+            .zip(dx.par_chunks_mut(per * g.in_sample()))
+            .enumerate()
+            .for_each(|(t, (wk, dx_t))| run(t, wk, Some(dx_t))),
+        None => rest
+            .par_chunks_exact_mut(task_len)
+            .enumerate()
+            .for_each(|(t, wk)| run(t, wk, None)),
+    }
+    // Sum the tasks' dW^T into dW, and their db.
+    let part = |t: usize| &rest[t * task_len + task_len - dwt_len - g.out_c..][..dwt_len + g.out_c];
+    dweight.fill(0.0);
+    for t in 0..tasks {
+        let p = part(t);
+        for (o, d_o) in dweight.chunks_exact_mut(patch).enumerate() {
+            for (tap, d) in d_o.iter_mut().enumerate() {
+                *d += p[tap * fwd.outs_padded + o];
+            }
+        }
+    }
+    if let Some(db) = dbias {
+        db.fill(0.0);
+        for t in 0..tasks {
+            db.iter_mut()
+                .zip(&part(t)[dwt_len..])
+                .for_each(|(d, v)| *d += v);
+        }
+    }
+}
+
+/// `a * b + c`, fused where the path has FMA (`F`); the portable build
+/// may lack it, where `mul_add` would be a library call.
+#[inline(always)]
+fn madd<const F: bool>(a: f32, b: f32, c: f32) -> f32 {
+    if F {
+        a.mul_add(b, c)
+    } else {
+        a * b + c
+    }
+}
+
+/// Calls `$kernel::<LANES, VECTORS, TILE, FMA>(args)` compiled for `$path`
+/// with `$vectors` (1 or 2) vectors per channel block.
+macro_rules! dispatch {
+    ($path:expr, $vectors:expr, $kernel:ident($($arg:expr),*)) => {{
+        #[cfg(target_arch = "x86_64")]
+        {
+            #[target_feature(enable = "avx512f,fma")]
+            unsafe fn avx512(v: usize, a: &Pass, b: &[f32], c: &[f32], d: &mut [f32]) {
+                if v == 1 {
+                    $kernel::<16, 1, TILE_ONE, true>(a, b, c, d)
+                } else {
+                    $kernel::<16, 2, TILE_TWO, true>(a, b, c, d)
+                }
+            }
+            #[target_feature(enable = "avx2,fma")]
+            unsafe fn avx2(v: usize, a: &Pass, b: &[f32], c: &[f32], d: &mut [f32]) {
+                if v == 1 {
+                    $kernel::<8, 1, TILE_ONE, true>(a, b, c, d)
+                } else {
+                    $kernel::<8, 2, TILE_TWO, true>(a, b, c, d)
+                }
+            }
+            match $path {
+                // SAFETY: only a path this CPU supports is run, and the
+                // kernels do only safe, bounds-checked indexing.
+                CpuPath::Avx512 if $path.is_supported() => unsafe { avx512($vectors, $($arg),*) },
+                CpuPath::Avx2 if $path.is_supported() => unsafe { avx2($vectors, $($arg),*) },
+                _ => portable($vectors, $($arg),*),
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let _ = $path;
+            portable($vectors, $($arg),*)
+        }
+        fn portable(v: usize, a: &Pass, b: &[f32], c: &[f32], d: &mut [f32]) {
+            if v == 1 {
+                $kernel::<8, 1, TILE_ONE, false>(a, b, c, d)
+            } else {
+                $kernel::<8, 2, TILE_TWO, false>(a, b, c, d)
+            }
+        }
+    }};
+}
+
+/// `out[p][o] = sum over taps of src[tap + p] * wt[tap][o]` for every
+/// output position of `pass`.
+fn correlate(path: CpuPath, pass: &Pass, src: &[f32], wt: &[f32], out: &mut [f32]) {
+    dispatch!(path, pass.vectors, correlate_all(pass, src, wt, out))
+}
+
+/// `dwt[tap][o] += sum over positions of src[tap + p] * dyt[p][o]`.
+fn weight_grad(path: CpuPath, pass: &Pass, src: &[f32], dyt: &[f32], dwt: &mut [f32]) {
+    dispatch!(path, pass.vectors, weight_grad_all(pass, src, dyt, dwt))
+}
+
+/// Loads `V` vectors of `L` values from `s` at `at`.
+#[inline(always)]
+fn load<const L: usize, const V: usize>(s: &[f32], at: usize) -> [[f32; L]; V] {
+    let mut v = [[0.0; L]; V];
+    for (k, v) in v.iter_mut().enumerate() {
+        *v = s[at + k * L..][..L].try_into().unwrap_or([0.0; L]);
+    }
+    v
+}
+
+#[inline(always)]
+fn correlate_all<const L: usize, const V: usize, const P: usize, const F: bool>(
+    pass: &Pass,
+    src: &[f32],
+    wt: &[f32],
+    out: &mut [f32],
+) {
+    let (kh, kw, plane, cols) = (pass.kernel.0, pass.kernel.1, pass.plane(), pass.cols);
+    let (positions, width) = (pass.positions(), pass.outs_padded);
+    for o0 in (0..width).step_by(L * V) {
+        for p0 in (0..positions).step_by(P) {
+            // The tile's positions; a short last tile repeats its last one.
+            let mut at = [0usize; P];
+            for (q, a) in at.iter_mut().enumerate() {
+                *a = pass.position_offset((p0 + q).min(positions - 1));
+            }
+            let mut acc = [[[0.0f32; L]; V]; P];
+            let mut tap = 0;
+            for c in 0..pass.chans {
+                for i in 0..kh {
+                    let row = c * plane + i * cols;
+                    for j in 0..kw {
+                        let w = load::<L, V>(wt, tap * width + o0);
+                        let s = &src[row + j..];
+                        for q in 0..P {
+                            let v = s[at[q]];
+                            for k in 0..V {
+                                for l in 0..L {
+                                    acc[q][k][l] = madd::<F>(v, w[k][l], acc[q][k][l]);
+                                }
+                            }
+                        }
+                        tap += 1;
+                    }
+                }
+            }
+            for (q, acc_q) in acc.iter().enumerate().take(positions - p0) {
+                for (k, acc_k) in acc_q.iter().enumerate() {
+                    out[(p0 + q) * width + o0 + k * L..][..L].copy_from_slice(acc_k);
+                }
+            }
+        }
+    }
+}
+
+#[inline(always)]
+fn weight_grad_all<const L: usize, const V: usize, const T: usize, const F: bool>(
+    pass: &Pass,
+    src: &[f32],
+    dyt: &[f32],
+    dwt: &mut [f32],
+) {
+    let (taps, width) = (pass.taps(), pass.outs_padded);
+    for o0 in (0..width).step_by(L * V) {
+        for t0 in (0..taps).step_by(T) {
+            // The tile's taps; a short last tile repeats tap 0 and drops it.
+            let mut at = [0usize; T];
+            for (q, a) in at.iter_mut().enumerate() {
+                *a = pass.tap_offset(if t0 + q < taps { t0 + q } else { 0 });
+            }
+            let mut acc = [[[0.0f32; L]; V]; T];
+            for (q, acc_q) in acc.iter_mut().enumerate().take(taps - t0) {
+                *acc_q = load::<L, V>(dwt, (t0 + q) * width + o0);
+            }
+            let mut p = 0;
+            for y in 0..pass.out_h {
+                let row = y * pass.cols;
+                for x in 0..pass.out_w {
+                    let d = load::<L, V>(dyt, p * width + o0);
+                    let s = &src[row + x..];
+                    for q in 0..T {
+                        let v = s[at[q]];
+                        for k in 0..V {
+                            for l in 0..L {
+                                acc[q][k][l] = madd::<F>(v, d[k][l], acc[q][k][l]);
+                            }
+                        }
+                    }
+                    p += 1;
+                }
+            }
+            for (q, acc_q) in acc.iter().enumerate().take(taps - t0) {
+                for (k, acc_k) in acc_q.iter().enumerate() {
+                    dwt[(t0 + q) * width + o0 + k * L..][..L].copy_from_slice(acc_k);
+                }
+            }
+        }
+    }
+}
