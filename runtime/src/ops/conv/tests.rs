@@ -263,6 +263,8 @@ fn shifted_convolution_matches_definition_on_every_cpu_path() {
         geom(3, 5, (9, 11), 20, (3, 3), (1, 1), (2, 0)),
         geom(1, 5, (6, 5), 40, (4, 2), (1, 1), (1, 1)),
         geom(5, 9, (5, 5), 3, (3, 3), (1, 1), (0, 1)),
+        // Fewer grid positions than one tile: the slack past the planes.
+        geom(2, 9, (2, 3), 4, (3, 3), (1, 1), (1, 1)),
     ];
     check_kernels(
         &shapes,
