@@ -180,7 +180,7 @@ fn lanes(path: CpuPath) -> usize {
 const TILE_ONE: usize = 12;
 const TILE_TWO: usize = 6;
 // The grid is rounded up to whole tiles of either size.
-const _: () = assert!(TILE_ONE % TILE_TWO == 0);
+const _: () = assert!(TILE_ONE.is_multiple_of(TILE_TWO));
 
 /// Images per parallel task, as in the direct path.
 fn per_task(g: &Geom2d) -> usize {
