@@ -236,11 +236,14 @@ pub(crate) fn gemm_on(path: CpuPath, p: Product, a: &[f32], b: &[f32], c: &mut [
 
 /// Multiply-adds each thread's band must have: a product is split into at
 /// most `multiply-adds / PARALLEL_MIN` bands, so one below twice this runs
-/// on the calling thread alone. Waking the
-/// second core and handing it half costs tens of microseconds on the 2-core
-/// CI machine; splitting W1's products (6.4M multiply-adds, about 100 us)
-/// made its step slower, splitting W2's (16M to 100M) made it faster.
-const PARALLEL_MIN: usize = 1 << 22;
+/// on the calling thread alone. Waking the second core and handing it half
+/// costs tens of microseconds. On the earlier Intel CI machine splitting
+/// W1's products (6.4M multiply-adds, about 100 us) made its step slower,
+/// so the bound was 2^22; on the 2-core AMD EPYC that CI now runs on it
+/// pays: W1 on 2 threads 396k against 280k samples/s on the AVX2 path and
+/// 585k against 502k on AVX-512 (alternating runs), the other workloads
+/// unchanged within noise.
+const PARALLEL_MIN: usize = 1 << 21;
 
 /// The AVX-512 or AVX2 product, split into row or column bands across the
 /// rayon pool when it is large enough to pay for the hand-off.
