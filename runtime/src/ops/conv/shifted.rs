@@ -64,6 +64,9 @@ struct Pass {
     outs_padded: usize,
     /// Vector registers per block of output channels (1 or 2).
     vectors: usize,
+    /// Output channels, and the kernels' vector width in values.
+    outs: usize,
+    lanes: usize,
 }
 
 impl Pass {
@@ -89,6 +92,8 @@ impl Pass {
             out_w: cols - kernel.1 + 1,
             outs_padded: outs.next_multiple_of(lanes * vectors),
             vectors,
+            outs,
+            lanes,
         }
     }
 
@@ -145,10 +150,32 @@ impl Pass {
         (self.out_h * self.cols).next_multiple_of(TILE_ONE)
     }
 
+    /// Whether the pass has so few output channels that most lanes of a
+    /// channel vector would be padding: then [`correlate_narrow`] runs it,
+    /// vectorised over positions instead.
+    fn narrow(&self) -> bool {
+        self.outs <= NARROW
+    }
+
+    /// The same grid rounded up to [`correlate_narrow`]'s tiles.
+    fn grid_narrow(&self) -> usize {
+        (self.out_h * self.cols).next_multiple_of(NARROW_V * self.lanes)
+    }
+
+    /// Values of the output buffer the pass's kernel writes.
+    fn out_len(&self) -> usize {
+        if self.narrow() {
+            NARROW * self.grid_narrow()
+        } else {
+            self.grid() * self.outs_padded
+        }
+    }
+
     /// Length of the padded planes plus the slack that the grid's last
     /// tile reads past the last plane.
     fn src_len(&self) -> usize {
-        self.chans * self.plane() + self.grid() - self.out_h * self.cols + self.kernel.1 - 1
+        let grid = self.grid().max(self.grid_narrow());
+        self.chans * self.plane() + grid - self.out_h * self.cols + self.kernel.1 - 1
     }
 
     /// Copy one image (`chans` planes of `in_h x in_w`) into `dst` (the
@@ -219,6 +246,33 @@ fn input_grad_weights(g: &Geom2d, pass: &Pass, weight: &[f32], wt: &mut [f32]) {
     }
 }
 
+/// Runs the pass's kernel on the padded planes `src` and writes its
+/// outputs, plus `bias`, to `dst` in NCHW; `out` is the kernel's buffer.
+fn run_pass(
+    path: CpuPath,
+    pass: &Pass,
+    src: &[f32],
+    wt: &[f32],
+    out: &mut [f32],
+    bias: Option<&[f32]>,
+    dst: &mut [f32],
+) {
+    if pass.narrow() {
+        correlate_narrow(path, pass, src, wt, out);
+        let grid = pass.grid_narrow();
+        for (o, d_o) in dst.chunks_exact_mut(pass.positions()).enumerate() {
+            let b = bias.map_or(0.0, |b| b[o]);
+            for (y, d_y) in d_o.chunks_exact_mut(pass.out_w).enumerate() {
+                let row = &out[o * grid + y * pass.cols..][..pass.out_w];
+                d_y.iter_mut().zip(row).for_each(|(d, &v)| *d = v + b);
+            }
+        }
+    } else {
+        correlate(path, pass, src, wt, out);
+        transpose_out(pass, out, bias, dst);
+    }
+}
+
 /// `dst[o][y][x] = src[y * cols + x][o] + bias[o]` for the real channels
 /// and columns of [`correlate`]'s grid.
 fn transpose_out(pass: &Pass, src: &[f32], bias: Option<&[f32]>, dst: &mut [f32]) {
@@ -250,7 +304,7 @@ pub(super) fn forward(
     let per = per_task(g);
     let tasks = g.batch.div_ceil(per);
     let wt_len = g.patch() * pass.outs_padded;
-    let task_len = pass.src_len() + pass.grid() * pass.outs_padded;
+    let task_len = pass.src_len() + pass.out_len();
     scratch.resize(wt_len + tasks * task_len, 0.0);
     let (wt, rest) = scratch.split_at_mut(wt_len);
     forward_weights(g, &pass, weight, wt);
@@ -263,8 +317,7 @@ pub(super) fn forward(
             for (k, y_n) in y_t.chunks_exact_mut(g.out_sample()).enumerate() {
                 let n = t * per + k;
                 pass.pad_into(&x[n * g.in_sample()..][..g.in_sample()], src);
-                correlate(path, &pass, src, wt, out);
-                transpose_out(&pass, out, bias, y_n);
+                run_pass(path, &pass, src, wt, out, bias, y_n);
             }
         });
 }
@@ -301,7 +354,7 @@ pub(super) fn backward(
     let src_len = fwd.src_len();
     let dyt_len = fwd.positions() * fwd.outs_padded;
     let (dsrc_len, dxt_len) = if want_dx {
-        (bwd.src_len(), bwd.grid() * bwd.outs_padded)
+        (bwd.src_len(), bwd.out_len())
     } else {
         (0, 0)
     };
@@ -337,13 +390,8 @@ pub(super) fn backward(
             weight_grad(path, &fwd, src, dyt, dwt);
             if let Some(dx_t) = dx_t.as_deref_mut() {
                 bwd.pad_into(dy_n, dsrc);
-                correlate(path, &bwd, dsrc, wt, dxt);
-                transpose_out(
-                    &bwd,
-                    dxt,
-                    None,
-                    &mut dx_t[k * g.in_sample()..][..g.in_sample()],
-                );
+                let dx_n = &mut dx_t[k * g.in_sample()..][..g.in_sample()];
+                run_pass(path, &bwd, dsrc, wt, dxt, None, dx_n);
             }
         }
     };
@@ -434,6 +482,84 @@ macro_rules! dispatch {
             }
         }
     }};
+}
+
+/// `out[o][p] = sum over taps of src[tap + p] * wt[tap][o]` for the
+/// (at most [`NARROW`]) output channels of `pass`, vectorised over
+/// positions: for LeNet's second layer's input gradient (6 channels) the
+/// channel-vectorised kernel would fill 6 of 16 lanes.
+fn correlate_narrow(path: CpuPath, pass: &Pass, src: &[f32], wt: &[f32], out: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f,fma")]
+        unsafe fn avx512(a: &Pass, b: &[f32], c: &[f32], d: &mut [f32]) {
+            correlate_narrow_all::<16, true>(a, b, c, d)
+        }
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn avx2(a: &Pass, b: &[f32], c: &[f32], d: &mut [f32]) {
+            correlate_narrow_all::<8, true>(a, b, c, d)
+        }
+        match path {
+            // SAFETY: only a path this CPU supports is run, and the
+            // kernel does only safe, bounds-checked indexing.
+            CpuPath::Avx512 if path.is_supported() => unsafe { avx512(pass, src, wt, out) },
+            CpuPath::Avx2 if path.is_supported() => unsafe { avx2(pass, src, wt, out) },
+            _ => correlate_narrow_all::<8, false>(pass, src, wt, out),
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = path;
+        correlate_narrow_all::<8, false>(pass, src, wt, out)
+    }
+}
+
+/// Output channels [`correlate_narrow`] takes, all in one tile.
+const NARROW: usize = 6;
+/// Vectors of positions per tile of [`correlate_narrow`]: with `NARROW`
+/// channels, 12 accumulators.
+const NARROW_V: usize = 2;
+
+#[inline(always)]
+fn correlate_narrow_all<const L: usize, const F: bool>(
+    pass: &Pass,
+    src: &[f32],
+    wt: &[f32],
+    out: &mut [f32],
+) {
+    const V: usize = NARROW_V;
+    let (kh, kw, plane, cols) = (pass.kernel.0, pass.kernel.1, pass.plane(), pass.cols);
+    let (width, grid) = (pass.outs_padded, pass.grid_narrow());
+    for p0 in (0..grid).step_by(V * L) {
+        let mut acc = [[[0.0f32; L]; V]; NARROW];
+        let mut tap = 0;
+        for c in 0..pass.chans {
+            for i in 0..kh {
+                let row = c * plane + i * cols + p0;
+                for j in 0..kw {
+                    let v = load::<L, V>(src, row + j);
+                    // This tap's weight for each channel; past the real
+                    // channels they are zero (the packed rows are at
+                    // least 8 wide).
+                    let w = &wt[tap * width..][..NARROW];
+                    for q in 0..NARROW {
+                        no_vectorize();
+                        for k in 0..V {
+                            for l in 0..L {
+                                acc[q][k][l] = madd::<F>(w[q], v[k][l], acc[q][k][l]);
+                            }
+                        }
+                    }
+                    tap += 1;
+                }
+            }
+        }
+        for (q, acc_q) in acc.iter().enumerate().take(pass.outs) {
+            for (k, acc_k) in acc_q.iter().enumerate() {
+                out[q * grid + p0 + k * L..][..L].copy_from_slice(acc_k);
+            }
+        }
+    }
 }
 
 /// `out[p][o] = sum over taps of src[tap + p] * wt[tap][o]` for every
@@ -527,7 +653,11 @@ fn weight_grad_all<const L: usize, const V: usize, const T: usize, const F: bool
     // position, has no bounds check per multiply-add (they were as many
     // instructions as the multiply-adds, and kept `at` out of registers).
     let reach = pass.position_offset(pass.positions() - 1) + pass.tap_offset(taps - 1);
-    assert!(reach < src.len(), "weight_grad_all: {} padded values, reads reach {reach}", src.len());
+    assert!(
+        reach < src.len(),
+        "weight_grad_all: {} padded values, reads reach {reach}",
+        src.len()
+    );
     for o0 in (0..width).step_by(L * V) {
         for t0 in (0..taps).step_by(T) {
             // The tile's taps; a short last tile repeats tap 0 and drops it.
