@@ -129,6 +129,25 @@ impl Pass {
         self.out_h * self.out_w
     }
 
+    /// Calls `f(tap, offset)` for each tap in order, with where it starts
+    /// in the padded planes: [`Pass::tap_offset`] without its divisions,
+    /// for the kernels' inner loops. (Nested loops calling a closure; an
+    /// iterator of `flat_map`s made the kernels half as fast.)
+    #[inline(always)]
+    fn for_each_tap(&self, mut f: impl FnMut(usize, usize)) {
+        let (kh, kw) = self.kernel;
+        let mut tap = 0;
+        for c in 0..self.chans {
+            for i in 0..kh {
+                let row = c * self.plane() + i * self.cols;
+                for j in 0..kw {
+                    f(tap, row + j);
+                    tap += 1;
+                }
+            }
+        }
+    }
+
     /// Where tap `t` starts in the padded planes.
     fn tap_offset(&self, t: usize) -> usize {
         let (kh, kw) = self.kernel;
@@ -165,7 +184,7 @@ impl Pass {
     /// Values of the output buffer the pass's kernel writes.
     fn out_len(&self) -> usize {
         if self.narrow() {
-            NARROW * self.grid_narrow()
+            self.outs * self.grid_narrow()
         } else {
             self.grid() * self.outs_padded
         }
@@ -516,6 +535,9 @@ fn correlate_narrow(path: CpuPath, pass: &Pass, src: &[f32], wt: &[f32], out: &m
 
 /// Output channels [`correlate_narrow`] takes, all in one tile.
 const NARROW: usize = 6;
+// Its weight reads take NARROW values of a packed row, which is at least
+// one 8-lane vector wide.
+const _: () = assert!(NARROW <= 8);
 /// Vectors of positions per tile of [`correlate_narrow`]: with `NARROW`
 /// channels, 12 accumulators.
 const NARROW_V: usize = 2;
@@ -528,32 +550,23 @@ fn correlate_narrow_all<const L: usize, const F: bool>(
     out: &mut [f32],
 ) {
     const V: usize = NARROW_V;
-    let (kh, kw, plane, cols) = (pass.kernel.0, pass.kernel.1, pass.plane(), pass.cols);
     let (width, grid) = (pass.outs_padded, pass.grid_narrow());
     for p0 in (0..grid).step_by(V * L) {
         let mut acc = [[[0.0f32; L]; V]; NARROW];
-        let mut tap = 0;
-        for c in 0..pass.chans {
-            for i in 0..kh {
-                let row = c * plane + i * cols + p0;
-                for j in 0..kw {
-                    let v = load::<L, V>(src, row + j);
-                    // This tap's weight for each channel; past the real
-                    // channels they are zero (the packed rows are at
-                    // least 8 wide).
-                    let w = &wt[tap * width..][..NARROW];
-                    for q in 0..NARROW {
-                        no_vectorize();
-                        for k in 0..V {
-                            for l in 0..L {
-                                acc[q][k][l] = madd::<F>(w[q], v[k][l], acc[q][k][l]);
-                            }
-                        }
+        pass.for_each_tap(|tap, at| {
+            let v = load::<L, V>(src, at + p0);
+            // This tap's weight for each channel; past the real channels
+            // they are zero.
+            let w = &wt[tap * width..][..NARROW];
+            for q in 0..NARROW {
+                no_vectorize();
+                for k in 0..V {
+                    for l in 0..L {
+                        acc[q][k][l] = madd::<F>(w[q], v[k][l], acc[q][k][l]);
                     }
-                    tap += 1;
                 }
             }
-        }
+        });
         for (q, acc_q) in acc.iter().enumerate().take(pass.outs) {
             for (k, acc_k) in acc_q.iter().enumerate() {
                 out[q * grid + p0 + k * L..][..L].copy_from_slice(acc_k);
@@ -582,8 +595,31 @@ fn weight_grad(path: CpuPath, pass: &Pass, src: &[f32], dyt: &[f32], dwt: &mut [
 /// the vectorizer and emits no instruction.
 #[inline(always)]
 fn no_vectorize() {
+    // `asm!` is stable only on some targets; elsewhere (wasm32, for one)
+    // `black_box` is the barrier, at the cost of a few instructions.
+    #[cfg(any(
+        target_arch = "x86_64",
+        target_arch = "x86",
+        target_arch = "aarch64",
+        target_arch = "arm",
+        target_arch = "riscv64",
+        target_arch = "riscv32",
+        target_arch = "loongarch64"
+    ))]
     // SAFETY: an empty template reads and writes nothing.
-    unsafe { std::arch::asm!("", options(nomem, nostack, preserves_flags)) }
+    unsafe {
+        std::arch::asm!("", options(nomem, nostack, preserves_flags))
+    }
+    #[cfg(not(any(
+        target_arch = "x86_64",
+        target_arch = "x86",
+        target_arch = "aarch64",
+        target_arch = "arm",
+        target_arch = "riscv64",
+        target_arch = "riscv32",
+        target_arch = "loongarch64"
+    )))]
+    std::hint::black_box(());
 }
 
 /// Loads `V` vectors of `L` values from `s` at `at`.
@@ -603,33 +639,25 @@ fn correlate_all<const L: usize, const V: usize, const P: usize, const F: bool>(
     wt: &[f32],
     out: &mut [f32],
 ) {
-    let (kh, kw, plane, cols) = (pass.kernel.0, pass.kernel.1, pass.plane(), pass.cols);
     let width = pass.outs_padded;
     for o0 in (0..width).step_by(L * V) {
         for p0 in (0..pass.grid()).step_by(P) {
             let mut acc = [[[0.0f32; L]; V]; P];
-            let mut tap = 0;
-            for c in 0..pass.chans {
-                for i in 0..kh {
-                    let row = c * plane + i * cols + p0;
-                    for j in 0..kw {
-                        let w = load::<L, V>(wt, tap * width + o0);
-                        // The tile's P positions, one run of the planes:
-                        // one bounds check a tap, none a multiply-add.
-                        let s: &[f32; P] = src[row + j..][..P].try_into().unwrap_or(&[0.0; P]);
-                        for q in 0..P {
-                            no_vectorize();
-                            let v = s[q];
-                            for k in 0..V {
-                                for l in 0..L {
-                                    acc[q][k][l] = madd::<F>(v, w[k][l], acc[q][k][l]);
-                                }
-                            }
+            pass.for_each_tap(|tap, at| {
+                let w = load::<L, V>(wt, tap * width + o0);
+                // The tile's P positions, one run of the planes: one
+                // bounds check a tap, none a multiply-add.
+                let s: &[f32; P] = src[at + p0..][..P].try_into().unwrap_or(&[0.0; P]);
+                for q in 0..P {
+                    no_vectorize();
+                    let v = s[q];
+                    for k in 0..V {
+                        for l in 0..L {
+                            acc[q][k][l] = madd::<F>(v, w[k][l], acc[q][k][l]);
                         }
-                        tap += 1;
                     }
                 }
-            }
+            });
             for (q, acc_q) in acc.iter().enumerate() {
                 for (k, acc_k) in acc_q.iter().enumerate() {
                     out[(p0 + q) * width + o0 + k * L..][..L].copy_from_slice(acc_k);
