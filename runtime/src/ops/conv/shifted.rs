@@ -10,16 +10,17 @@
 //! unfolded matrix is the padded image read at one offset per tap, so the
 //! kernels read it in place.
 //!
-//! All three passes are one kind of loop, vectorised over channels (16 or
-//! 32 of them in one or two vector registers, so no lane is wasted on the
-//! borders of small images) with one image value broadcast per
-//! multiply-add:
-//! - forward: `y^T[pos][o] = sum over taps of image[tap + pos] * W^T[tap][o]`,
-//!   a tile of positions in registers; positions run over every column of
-//!   the padded pitch (the `kw - 1` extra ones are computed and dropped),
-//!   so that a tile reads one contiguous run per tap with one bounds check;
-//!   that costs 14% more multiply-adds on 14x14 images and ran 5% faster
-//!   than gathering the real positions with a check per read;
+//! All three passes are products over taps of one image value and one
+//! weight (or output-gradient) value:
+//! - forward: `y[o][pos] = sum over taps of image[tap + pos] * W^T[tap][o]`.
+//!   With AVX-512 (and for passes of at most 6 channels on every path) a
+//!   tile holds a few channels by a few vectors of positions, loading the
+//!   positions and broadcasting the weights; with AVX2 a tile holds a few
+//!   positions by one or two vectors of channels. Positions run over every
+//!   column of the padded pitch (the `kw - 1` extra ones are computed and
+//!   dropped), so that each tap reads one contiguous run: 14% more
+//!   multiply-adds on 14x14 images, and faster than gathering the real
+//!   positions with a check per read;
 //! - input gradient: the same loop over the output gradient padded by
 //!   `k - 1 - padding`, with the weights flipped and their channels
 //!   swapped (stride 1 makes it a convolution of the same kind);
@@ -27,7 +28,8 @@
 //!   image[tap + pos] * dY^T[pos][o]`, a tile of taps in registers, kept
 //!   across the task's images so that nothing is reduced across lanes.
 //!
-//! Results come out position-major and are transposed into NCHW once.
+//! Results come out on the padded pitch and are copied (or, from the
+//! channel-vectorised kernel, transposed) into NCHW once.
 //! The loops are plain Rust over fixed-size arrays, compiled for AVX-512,
 //! AVX2 + FMA and the portable build; the products' CPU path
 //! ([`crate::ops::gemm::cpu_path`], `STATICNN_CPU`) picks one.
@@ -60,8 +62,13 @@ struct Pass {
     cols: usize,
     out_h: usize,
     out_w: usize,
-    /// `outs` rounded up to whole vector blocks.
+    /// `outs` rounded up to whole vector blocks, the width of the weight
+    /// gradient's rows.
     outs_padded: usize,
+    /// The width of [`correlate`]'s weight rows: `outs` rounded up to a
+    /// multiple of 8 (whole channel tiles) when it runs over positions,
+    /// else to whole vector blocks.
+    width: usize,
     /// Vector registers per block of output channels (1 or 2).
     vectors: usize,
     /// Output channels, and the kernels' vector width in values.
@@ -91,6 +98,11 @@ impl Pass {
             out_h: rows - kernel.0 + 1,
             out_w: cols - kernel.1 + 1,
             outs_padded: outs.next_multiple_of(lanes * vectors),
+            width: if lanes == 16 || outs <= 6 {
+                outs.next_multiple_of(8)
+            } else {
+                outs.next_multiple_of(lanes * vectors)
+            },
             vectors,
             outs,
             lanes,
@@ -162,29 +174,37 @@ impl Pass {
 
     /// Positions of the grid that [`correlate`] computes: every output
     /// row at the padded planes' pitch, so `kw - 1` columns a row past the
-    /// real ones (their values are never read), rounded up to whole tiles.
-    /// On this grid a tile's positions are consecutive in the padded
-    /// planes, so a tap reads them as one contiguous run.
+    /// real ones (their values are never read), rounded up to whole
+    /// vectors. On this grid a vector of positions is one contiguous run
+    /// of the padded planes for every tap.
     fn grid(&self) -> usize {
-        (self.out_h * self.cols).next_multiple_of(TILE_ONE)
+        let tile = if self.by_positions() {
+            self.lanes
+        } else {
+            TILE_ONE
+        };
+        (self.out_h * self.cols).next_multiple_of(tile)
     }
 
-    /// Whether the pass has so few output channels that most lanes of a
-    /// channel vector would be padding: then [`correlate_narrow`] runs it,
-    /// vectorised over positions instead.
-    fn narrow(&self) -> bool {
-        self.outs <= NARROW
-    }
-
-    /// The same grid rounded up to [`correlate_narrow`]'s tiles.
-    fn grid_narrow(&self) -> usize {
-        (self.out_h * self.cols).next_multiple_of(NARROW_V * self.lanes)
+    /// Whether [`correlate`] runs the pass vectorised over positions
+    /// (writing `out[o][p]`) rather than over channels (`out[p][o]`).
+    ///
+    /// Why both: with AVX-512's 32 registers a tile of 8 channels by 3
+    /// vectors of positions takes 11 loads for 24 multiply-adds, and ran
+    /// 1.4x the channel-vectorised kernel on a ResNet's 16-channel layers
+    /// (one broadcast a multiply-add); with AVX2's 16 a 16-channel block
+    /// fills two registers and the channel-vectorised tile (8 loads for 12)
+    /// ran 1.25x the best position-vectorised one. Passes of at most 6
+    /// channels (LeNet's input gradient) go over positions on every path,
+    /// since channel vectors would be mostly padding.
+    fn by_positions(&self) -> bool {
+        self.lanes == 16 || self.outs <= 6
     }
 
     /// Values of the output buffer the pass's kernel writes.
     fn out_len(&self) -> usize {
-        if self.narrow() {
-            self.outs * self.grid_narrow()
+        if self.by_positions() {
+            self.outs * self.grid()
         } else {
             self.grid() * self.outs_padded
         }
@@ -193,7 +213,7 @@ impl Pass {
     /// Length of the padded planes plus the slack that the grid's last
     /// tile reads past the last plane.
     fn src_len(&self) -> usize {
-        let grid = self.grid().max(self.grid_narrow());
+        let grid = self.grid();
         self.chans * self.plane() + grid - self.out_h * self.cols + self.kernel.1 - 1
     }
 
@@ -221,12 +241,10 @@ fn lanes(path: CpuPath) -> usize {
     }
 }
 
-/// Output-position tile of the forward kernel, and tap tile of the weight
-/// gradient's, for 1 or 2 vectors per channel block: 12 accumulators.
+/// Tap tile of the weight gradient's kernel, for 1 or 2 vectors per
+/// channel block: 12 accumulators.
 const TILE_ONE: usize = 12;
 const TILE_TWO: usize = 6;
-// The grid is rounded up to whole tiles of either size.
-const _: () = assert!(TILE_ONE.is_multiple_of(TILE_TWO));
 
 /// Images per parallel task, as in the direct path.
 fn per_task(g: &Geom2d) -> usize {
@@ -243,7 +261,7 @@ fn forward_weights(g: &Geom2d, pass: &Pass, weight: &[f32], wt: &mut [f32]) {
     wt.fill(0.0);
     for (o, w_o) in weight.chunks_exact(patch).enumerate() {
         for (t, &w) in w_o.iter().enumerate() {
-            wt[t * pass.outs_padded + o] = w;
+            wt[t * pass.width + o] = w;
         }
     }
 }
@@ -258,7 +276,7 @@ fn input_grad_weights(g: &Geom2d, pass: &Pass, weight: &[f32], wt: &mut [f32]) {
             for i in 0..kh {
                 for j in 0..kw {
                     let w = weight[((o * g.in_c + c) * kh + kh - 1 - i) * kw + kw - 1 - j];
-                    wt[((o * kh + i) * kw + j) * pass.outs_padded + c] = w;
+                    wt[((o * kh + i) * kw + j) * pass.width + c] = w;
                 }
             }
         }
@@ -276,26 +294,26 @@ fn run_pass(
     bias: Option<&[f32]>,
     dst: &mut [f32],
 ) {
-    if pass.narrow() {
-        correlate_narrow(path, pass, src, wt, out);
-        let grid = pass.grid_narrow();
-        for (o, d_o) in dst.chunks_exact_mut(pass.positions()).enumerate() {
-            let b = bias.map_or(0.0, |b| b[o]);
-            for (y, d_y) in d_o.chunks_exact_mut(pass.out_w).enumerate() {
-                let row = &out[o * grid + y * pass.cols..][..pass.out_w];
-                d_y.iter_mut().zip(row).for_each(|(d, &v)| *d = v + b);
-            }
+    correlate(path, pass, src, wt, out);
+    if !pass.by_positions() {
+        return transpose_out(pass, out, bias, dst);
+    }
+    // The grid's rows are the output's rows at the padded pitch: drop the
+    // extra columns.
+    let grid = pass.grid();
+    for (o, d_o) in dst.chunks_exact_mut(pass.positions()).enumerate() {
+        let b = bias.map_or(0.0, |b| b[o]);
+        for (y, d_y) in d_o.chunks_exact_mut(pass.out_w).enumerate() {
+            let row = &out[o * grid + y * pass.cols..][..pass.out_w];
+            d_y.iter_mut().zip(row).for_each(|(d, &v)| *d = v + b);
         }
-    } else {
-        correlate(path, pass, src, wt, out);
-        transpose_out(pass, out, bias, dst);
     }
 }
 
 /// `dst[o][y][x] = src[y * cols + x][o] + bias[o]` for the real channels
-/// and columns of [`correlate`]'s grid.
+/// and columns of [`correlate`]'s grid, when it ran over channels.
 fn transpose_out(pass: &Pass, src: &[f32], bias: Option<&[f32]>, dst: &mut [f32]) {
-    let width = pass.outs_padded;
+    let width = pass.width;
     for (o, d_o) in dst.chunks_exact_mut(pass.positions()).enumerate() {
         let b = bias.map_or(0.0, |b| b[o]);
         for (y, d_y) in d_o.chunks_exact_mut(pass.out_w).enumerate() {
@@ -322,7 +340,7 @@ pub(super) fn forward(
     let pass = Pass::forward(g, lanes(path));
     let per = per_task(g);
     let tasks = g.batch.div_ceil(per);
-    let wt_len = g.patch() * pass.outs_padded;
+    let wt_len = g.patch() * pass.width;
     let task_len = pass.src_len() + pass.out_len();
     scratch.resize(wt_len + tasks * task_len, 0.0);
     let (wt, rest) = scratch.split_at_mut(wt_len);
@@ -363,11 +381,7 @@ pub(super) fn backward(
     let tasks = g.batch.div_ceil(per);
     let patch = g.patch();
     let want_dx = dx.is_some();
-    let wt_len = if want_dx {
-        bwd.taps() * bwd.outs_padded
-    } else {
-        0
-    };
+    let wt_len = if want_dx { bwd.taps() * bwd.width } else { 0 };
     // Per task: the padded image, dY transposed, the padded dY and the
     // transposed dx (for dx), the partial dW^T, the partial db.
     let src_len = fwd.src_len();
@@ -503,82 +517,127 @@ macro_rules! dispatch {
     }};
 }
 
-/// `out[o][p] = sum over taps of src[tap + p] * wt[tap][o]` for the
-/// (at most [`NARROW`]) output channels of `pass`, vectorised over
-/// positions: for LeNet's second layer's input gradient (6 channels) the
-/// channel-vectorised kernel would fill 6 of 16 lanes.
-fn correlate_narrow(path: CpuPath, pass: &Pass, src: &[f32], wt: &[f32], out: &mut [f32]) {
+/// `out[o][p] = sum over taps of src[tap + p] * wt[tap][o]` for every
+/// output channel of `pass` and position of its grid, vectorised over
+/// positions: a tile holds `Q` channels of `V` vectors of positions, and
+/// each tap costs `V` loads of the planes and `Q` broadcast weights for
+/// `Q * V` multiply-adds.
+///
+/// Why over positions: vectorised over channels (as before), a 16-channel
+/// layer takes one broadcast per multiply-add, which held the kernel to
+/// half the FMA rate; and LeNet's 6-channel gradients filled 6 of 16 lanes.
+fn correlate(path: CpuPath, pass: &Pass, src: &[f32], wt: &[f32], out: &mut [f32]) {
+    if !pass.by_positions() {
+        return dispatch!(
+            path,
+            pass.vectors,
+            correlate_channels_all(pass, src, wt, out)
+        );
+    }
+    // Tiles of at most 6 channels for passes that have no more (LeNet's
+    // 6-channel input gradient): a tile of 8 would waste a quarter.
+    let few = pass.outs <= 6;
     #[cfg(target_arch = "x86_64")]
     {
+        // 24 or 16 accumulators of 32 zmm registers, 12 of 16 ymm. A grid
+        // of whole 4-vector tiles (a 7x7 image's 64 positions) takes 4x4
+        // rather than 3 vectors and a 1-vector tail: 140 against 133
+        // GFLOP/s on a ResNet's 32-channel 7x7 layer.
         #[target_feature(enable = "avx512f,fma")]
-        unsafe fn avx512(a: &Pass, b: &[f32], c: &[f32], d: &mut [f32]) {
-            correlate_narrow_all::<16, true>(a, b, c, d)
+        unsafe fn avx512(few: bool, a: &Pass, b: &[f32], c: &[f32], d: &mut [f32]) {
+            if few {
+                correlate_all::<16, 6, 4, true>(a, b, c, d)
+            } else if (a.grid() / 16).is_multiple_of(4) {
+                correlate_all::<16, 4, 4, true>(a, b, c, d)
+            } else {
+                correlate_all::<16, 8, 3, true>(a, b, c, d)
+            }
         }
         #[target_feature(enable = "avx2,fma")]
         unsafe fn avx2(a: &Pass, b: &[f32], c: &[f32], d: &mut [f32]) {
-            correlate_narrow_all::<8, true>(a, b, c, d)
+            // Taken only for passes of at most 6 channels.
+            correlate_all::<8, 6, 2, true>(a, b, c, d)
         }
         match path {
             // SAFETY: only a path this CPU supports is run, and the
             // kernel does only safe, bounds-checked indexing.
-            CpuPath::Avx512 if path.is_supported() => unsafe { avx512(pass, src, wt, out) },
+            CpuPath::Avx512 if path.is_supported() => unsafe { avx512(few, pass, src, wt, out) },
             CpuPath::Avx2 if path.is_supported() => unsafe { avx2(pass, src, wt, out) },
-            _ => correlate_narrow_all::<8, false>(pass, src, wt, out),
+            _ => correlate_portable(pass, src, wt, out),
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
         let _ = path;
-        correlate_narrow_all::<8, false>(pass, src, wt, out)
+        correlate_portable(pass, src, wt, out)
     }
 }
 
-/// Output channels [`correlate_narrow`] takes, all in one tile.
-const NARROW: usize = 6;
-// Its weight reads take NARROW values of a packed row, which is at least
-// one 8-lane vector wide.
-const _: () = assert!(NARROW <= 8);
-/// Vectors of positions per tile of [`correlate_narrow`]: with `NARROW`
-/// channels, 12 accumulators.
-const NARROW_V: usize = 2;
+fn correlate_portable(pass: &Pass, src: &[f32], wt: &[f32], out: &mut [f32]) {
+    correlate_all::<8, 6, 2, false>(pass, src, wt, out)
+}
 
+// Channel tiles read `Q` weights of a row `Pass::width` (a multiple of 8)
+// wide, from a multiple of `Q`: so `Q` divides 8, or is 6 and taken only
+// by passes of at most 6 channels.
 #[inline(always)]
-fn correlate_narrow_all<const L: usize, const F: bool>(
+fn correlate_all<const L: usize, const Q: usize, const V: usize, const F: bool>(
     pass: &Pass,
     src: &[f32],
     wt: &[f32],
     out: &mut [f32],
 ) {
-    const V: usize = NARROW_V;
-    let (width, grid) = (pass.outs_padded, pass.grid_narrow());
-    for p0 in (0..grid).step_by(V * L) {
-        let mut acc = [[[0.0f32; L]; V]; NARROW];
-        pass.for_each_tap(|tap, at| {
-            let v = load::<L, V>(src, at + p0);
-            // This tap's weight for each channel; past the real channels
-            // they are zero.
-            let w = &wt[tap * width..][..NARROW];
-            for q in 0..NARROW {
-                no_vectorize();
-                for k in 0..V {
-                    for l in 0..L {
-                        acc[q][k][l] = madd::<F>(w[q], v[k][l], acc[q][k][l]);
-                    }
-                }
-            }
-        });
-        for (q, acc_q) in acc.iter().enumerate().take(pass.outs) {
-            for (k, acc_k) in acc_q.iter().enumerate() {
-                out[q * grid + p0 + k * L..][..L].copy_from_slice(acc_k);
-            }
+    const { assert!(8 % Q == 0 || Q == 6) };
+    let vectors = pass.grid() / L;
+    for o0 in (0..pass.outs).step_by(Q) {
+        let mut p0 = 0;
+        for _ in 0..vectors / V {
+            correlate_tile::<L, Q, V, F>(pass, src, wt, out, o0, p0);
+            p0 += V * L;
+        }
+        // The grid's last vectors, in a shorter tile.
+        match vectors % V {
+            1 => correlate_tile::<L, Q, 1, F>(pass, src, wt, out, o0, p0),
+            2 => correlate_tile::<L, Q, 2, F>(pass, src, wt, out, o0, p0),
+            3 => correlate_tile::<L, Q, 3, F>(pass, src, wt, out, o0, p0),
+            _ => {}
         }
     }
 }
 
-/// `out[p][o] = sum over taps of src[tap + p] * wt[tap][o]` for every
-/// output position of `pass`.
-fn correlate(path: CpuPath, pass: &Pass, src: &[f32], wt: &[f32], out: &mut [f32]) {
-    dispatch!(path, pass.vectors, correlate_all(pass, src, wt, out))
+/// One tile of [`correlate_all`]: channels `o0..o0 + Q` (those past the
+/// real ones have zero weights and are not written) at the `V * L`
+/// positions from `p0`.
+#[inline(always)]
+fn correlate_tile<const L: usize, const Q: usize, const V: usize, const F: bool>(
+    pass: &Pass,
+    src: &[f32],
+    wt: &[f32],
+    out: &mut [f32],
+    o0: usize,
+    p0: usize,
+) {
+    let mut acc = [[[0.0f32; L]; V]; Q];
+    pass.for_each_tap(|tap, at| {
+        let v = load::<L, V>(src, at + p0);
+        let w: &[f32; Q] = wt[tap * pass.width + o0..][..Q]
+            .try_into()
+            .unwrap_or(&[0.0; Q]);
+        for q in 0..Q {
+            no_vectorize();
+            for k in 0..V {
+                for l in 0..L {
+                    acc[q][k][l] = madd::<F>(w[q], v[k][l], acc[q][k][l]);
+                }
+            }
+        }
+    });
+    let grid = pass.grid();
+    for (q, acc_q) in acc.iter().enumerate().take(pass.outs - o0) {
+        for (k, acc_k) in acc_q.iter().enumerate() {
+            out[(o0 + q) * grid + p0 + k * L..][..L].copy_from_slice(acc_k);
+        }
+    }
 }
 
 /// `dwt[tap][o] += sum over positions of src[tap + p] * dyt[p][o]`.
@@ -632,8 +691,12 @@ fn load<const L: usize, const V: usize>(s: &[f32], at: usize) -> [[f32; L]; V] {
     v
 }
 
+/// `out[p][o] = sum over taps of src[tap + p] * wt[tap][o]` for every
+/// position of `pass`'s grid, vectorised over channels: a tile holds `P`
+/// positions of `V` vectors of channels (a 16-channel layer in two ymm
+/// registers), one broadcast a position and tap.
 #[inline(always)]
-fn correlate_all<const L: usize, const V: usize, const P: usize, const F: bool>(
+fn correlate_channels_all<const L: usize, const V: usize, const P: usize, const F: bool>(
     pass: &Pass,
     src: &[f32],
     wt: &[f32],
