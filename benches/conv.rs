@@ -9,8 +9,10 @@
 //! ```
 //!
 //! The backward pass computes the input gradient except for a network's
-//! first layer (whose input needs none), as training does.
+//! first layer (whose input needs none), as training does. Then W5's batch
+//! normalisation, in training, on the two shapes it takes.
 
+use staticnn::ops::batch_norm::{BatchNormOp, NormGeom, Running, Stats};
 use staticnn::ops::conv::ConvOp;
 use staticnn::ops::window::{out_len, Geom2d};
 use staticnn::prelude::*;
@@ -50,6 +52,16 @@ fn time(mut f: impl FnMut()) -> f64 {
 }
 
 fn main() {
+    // Inside a pool, as the workloads bench runs: a parallel op called from
+    // outside one hands its work to the pool's threads and waits, a
+    // context switch per call. Threads: RAYON_NUM_THREADS.
+    rayon::ThreadPoolBuilder::new()
+        .build()
+        .expect("a rayon pool")
+        .install(run);
+}
+
+fn run() {
     // (workload, layer, geometry, whether the layer's input needs a gradient)
     let layers = [
         ("W3", "conv1 1->6 5x5 pad 2", geom(1, 28, 6, 5, 1, 2), false),
@@ -109,6 +121,52 @@ fn main() {
             flop / fwd / 1e9,
             bwd * 1e6,
             passes * flop / bwd / 1e9
+        );
+    }
+    for (what, channels, spatial) in [("bn 16x14x14", 16, 196), ("bn 32x7x7", 32, 49)] {
+        let g = NormGeom {
+            batch: 64,
+            channels,
+            spatial,
+        };
+        let (x, dy) = (fill(g.len()), fill(g.len()));
+        let (gamma, beta) = (vec![1.0; channels], vec![0.0; channels]);
+        let (mut rm, mut rv) = (vec![0.0; channels], vec![1.0; channels]);
+        let (mut mean, mut inv_std) = (vec![0.0; channels], vec![0.0; channels]);
+        let (mut y, mut dx) = (vec![0.0; g.len()], vec![0.0; g.len()]);
+        let (mut dg, mut db) = (vec![0.0; channels], vec![0.0; channels]);
+        let fwd = time(|| {
+            let running = Running {
+                mean: &mut rm,
+                var: &mut rv,
+                momentum: 0.1,
+            };
+            Cpu.batch_norm_train(
+                &g,
+                1e-5,
+                &x,
+                &gamma,
+                &beta,
+                &mut y,
+                &mut mean,
+                &mut inv_std,
+                running,
+            )
+            .expect("batch norm")
+        });
+        let bwd = time(|| {
+            let stats = Stats::Batch {
+                mean: &mean,
+                inv_std: &inv_std,
+            };
+            Cpu.batch_norm_backward(&g, &x, &gamma, stats, &dy, &mut dx, &mut dg, &mut db)
+                .expect("batch norm backward")
+        });
+        println!(
+            "W5   {what:<28} {:>10.1} {:>8} {:>10.1}",
+            fwd * 1e6,
+            "",
+            bwd * 1e6
         );
     }
 }

@@ -25,6 +25,7 @@ pub mod optim;
 pub mod pool;
 mod reduce;
 pub mod softmax;
+pub(crate) mod vector;
 pub mod window;
 
 use crate::backend::Device;

@@ -138,14 +138,19 @@ fn affine(
     y.par_chunks_exact_mut(g.channels * g.spatial)
         .zip(x.par_chunks_exact(g.channels * g.spatial))
         .for_each(|(ys, xs)| {
-            for (c, (yc, xc)) in ys
-                .chunks_exact_mut(g.spatial)
-                .zip(xs.chunks_exact(g.spatial))
-                .enumerate()
-            {
-                let (a, b) = scale_shift(c);
-                yc.iter_mut().zip(xc).for_each(|(y, x)| *y = x * a + b);
-            }
+            crate::ops::vector::on_cpu_path(
+                #[inline(always)]
+                || {
+                    for (c, (yc, xc)) in ys
+                        .chunks_exact_mut(g.spatial)
+                        .zip(xs.chunks_exact(g.spatial))
+                        .enumerate()
+                    {
+                        let (a, b) = scale_shift(c);
+                        yc.iter_mut().zip(xc).for_each(|(y, x)| *y = x * a + b);
+                    }
+                },
+            )
         });
 }
 

@@ -279,7 +279,7 @@ fn image_forward(
     bias: Option<&[f32]>,
     y: &mut [f32],
 ) {
-    on_path!(path, forward_kernel(g, layout, pad, weight, bias, y))
+    on_path!(wide: path, forward_kernel(g, layout, pad, weight, bias, y))
 }
 
 fn image_dweight(
@@ -315,9 +315,15 @@ fn channel_blocks(n: usize) -> impl Iterator<Item = (usize, usize)> {
         .chain((twos..n).map(|o| (o, 1)))
 }
 
-/// One image's outputs, 16 of a row in `G` channels at a time.
+/// One image's outputs, 16 of a row in `G` channels (and, with `WIDE`, 4
+/// rows) at a time.
+///
+/// Why rows: one row at a time, each tap adds into only `G` (at most 4)
+/// accumulators, so the loop waited on their additions; 4 rows give 16
+/// independent ones and reuse each broadcast weight 4 times. AVX2 holds a
+/// 16-lane array in two registers and has room for one row.
 #[inline(always)]
-fn forward_kernel(
+fn forward_kernel<const WIDE: bool>(
     g: &Geom2d,
     layout: Layout,
     pad: &[f32],
@@ -327,15 +333,15 @@ fn forward_kernel(
 ) {
     for (o, n) in channel_blocks(g.out_c) {
         match n {
-            4 => forward_block::<4>(g, layout, pad, weight, bias, y, o),
-            2 => forward_block::<2>(g, layout, pad, weight, bias, y, o),
-            _ => forward_block::<1>(g, layout, pad, weight, bias, y, o),
+            4 => forward_block::<4, WIDE>(g, layout, pad, weight, bias, y, o),
+            2 => forward_block::<2, WIDE>(g, layout, pad, weight, bias, y, o),
+            _ => forward_block::<1, WIDE>(g, layout, pad, weight, bias, y, o),
         }
     }
 }
 
 #[inline(always)]
-fn forward_block<const G: usize>(
+fn forward_block<const G: usize, const WIDE: bool>(
     g: &Geom2d,
     layout: Layout,
     pad: &[f32],
@@ -344,37 +350,71 @@ fn forward_block<const G: usize>(
     y: &mut [f32],
     o: usize,
 ) {
-    let (kh, kw, patch, plane) = (g.kernel.0, g.kernel.1, g.patch(), g.out_plane());
+    let patch = g.patch();
     let mut w = [[0.0f32; MAX_PATCH]; G];
     let mut b = [0.0f32; G];
     for q in 0..G {
         w[q][..patch].copy_from_slice(&weight[(o + q) * patch..][..patch]);
         b[q] = bias.map_or(0.0, |b| b[o + q]);
     }
-    for oy in 0..g.out_h {
-        for x0 in (0..g.out_w).step_by(L) {
-            let mut acc = [[0.0f32; L]; G];
-            for q in 0..G {
-                acc[q] = [b[q]; L];
-            }
-            for c in 0..g.in_c {
-                for i in 0..kh {
-                    let row = c * layout.plane() + (oy + i) * layout.cols + x0;
-                    for j in 0..kw {
-                        let v: &[f32; L] = pad[row + j..][..L].try_into().unwrap_or(&[0.0; L]);
-                        let t = (c * kh + i) * kw + j;
-                        for q in 0..G {
-                            let wq = w[q][t];
+    let mut oy = 0;
+    if WIDE {
+        while oy + 4 <= g.out_h {
+            forward_rows::<G, 4>(g, layout, pad, &w, &b, y, o, oy);
+            oy += 4;
+        }
+    }
+    for oy in oy..g.out_h {
+        forward_rows::<G, 1>(g, layout, pad, &w, &b, y, o, oy);
+    }
+}
+
+/// Output rows `oy..oy + R` of channels `o..o + G`.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn forward_rows<const G: usize, const R: usize>(
+    g: &Geom2d,
+    layout: Layout,
+    pad: &[f32],
+    w: &[[f32; MAX_PATCH]; G],
+    b: &[f32; G],
+    y: &mut [f32],
+    o: usize,
+    oy: usize,
+) {
+    let (kh, kw, plane) = (g.kernel.0, g.kernel.1, g.out_plane());
+    for x0 in (0..g.out_w).step_by(L) {
+        let mut acc = [[[0.0f32; L]; R]; G];
+        for q in 0..G {
+            acc[q] = [[b[q]; L]; R];
+        }
+        for c in 0..g.in_c {
+            for i in 0..kh {
+                let row = c * layout.plane() + (oy + i) * layout.cols + x0;
+                for j in 0..kw {
+                    let mut v = [[0.0f32; L]; R];
+                    for (r, v) in v.iter_mut().enumerate() {
+                        *v = pad[row + r * layout.cols + j..][..L]
+                            .try_into()
+                            .unwrap_or([0.0; L]);
+                    }
+                    let t = (c * kh + i) * kw + j;
+                    for q in 0..G {
+                        let wq = w[q][t];
+                        for r in 0..R {
                             for l in 0..L {
-                                acc[q][l] += wq * v[l];
+                                acc[q][r][l] += wq * v[r][l];
                             }
                         }
                     }
                 }
             }
-            let n = L.min(g.out_w - x0);
-            for q in 0..G {
-                y[(o + q) * plane + oy * g.out_w + x0..][..n].copy_from_slice(&acc[q][..n]);
+        }
+        let n = L.min(g.out_w - x0);
+        for q in 0..G {
+            for r in 0..R {
+                y[(o + q) * plane + (oy + r) * g.out_w + x0..][..n]
+                    .copy_from_slice(&acc[q][r][..n]);
             }
         }
     }
@@ -458,9 +498,7 @@ fn dweight_tile<const G: usize, const T: usize>(
         for x0 in (0..layout.pitch).step_by(L) {
             let mut v = [[0.0f32; L]; T];
             for (k, v) in v.iter_mut().enumerate() {
-                *v = pad[row + x0 + at[k]..][..L]
-                    .try_into()
-                    .unwrap_or([0.0; L]);
+                *v = pad[row + x0 + at[k]..][..L].try_into().unwrap_or([0.0; L]);
             }
             for (q, acc_q) in acc.iter_mut().enumerate() {
                 let d: &[f32; L] = dyp[(o + q) * dy_plane + oy * layout.pitch + x0..][..L]
