@@ -9,11 +9,13 @@
 //! ```
 //!
 //! The backward pass computes the input gradient except for a network's
-//! first layer (whose input needs none), as training does. Then W5's batch
-//! normalisation, in training, on the two shapes it takes.
+//! first layer (whose input needs none), as training does. Then W3's max
+//! pooling and W5's batch normalisation (in training), forward and
+//! backward.
 
 use staticnn::ops::batch_norm::{BatchNormOp, NormGeom, Running, Stats};
 use staticnn::ops::conv::ConvOp;
+use staticnn::ops::pool::PoolOp;
 use staticnn::ops::window::{out_len, Geom2d};
 use staticnn::prelude::*;
 use std::time::Instant;
@@ -121,6 +123,27 @@ fn run() {
             flop / fwd / 1e9,
             bwd * 1e6,
             passes * flop / bwd / 1e9
+        );
+    }
+    for (what, g) in [
+        ("pool 6x28x28 2x2", geom(6, 28, 6, 2, 2, 0)),
+        ("pool 16x10x10 2x2", geom(16, 10, 16, 2, 2, 0)),
+    ] {
+        // ReLU's output, as in LeNet: many ties at zero.
+        let x: Vec<f32> = fill(g.in_len()).iter().map(|v| v.max(0.0)).collect();
+        let dy = fill(g.out_len());
+        let (mut y, mut dx, mut scratch) =
+            (vec![0.0; g.out_len()], vec![0.0; g.in_len()], Vec::new());
+        let fwd = time(|| Cpu.max_pool2d_forward(&g, &x, &mut y).expect("pool"));
+        let bwd = time(|| {
+            Cpu.max_pool2d_backward(&g, &x, &y, &dy, &mut dx, &mut scratch)
+                .expect("pool backward")
+        });
+        println!(
+            "W3   {what:<28} {:>10.1} {:>8} {:>10.1}",
+            fwd * 1e6,
+            "",
+            bwd * 1e6
         );
     }
     for (what, channels, spatial) in [("bn 16x14x14", 16, 196), ("bn 32x7x7", 32, 49)] {

@@ -78,6 +78,11 @@ fn fast_paths_match_the_definition() {
         (4, 4, 2, 2),
         (5, 5, 2, 2),
         (28, 28, 2, 2),
+        // Rows of 8 and more outputs (blocks of 8, the last overlapping),
+        // one of exactly 8, and odd sizes that leave a row and a column
+        // uncovered.
+        (6, 16, 2, 2),
+        (17, 19, 2, 2),
         (3, 7, 2, 2),
         (2, 2, 2, 2),
         (8, 11, 3, 3),
