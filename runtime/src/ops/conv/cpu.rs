@@ -202,12 +202,12 @@ impl ConvOp for Cpu {
         if let Some(b) = bias {
             check_len("conv2d bias", g.out_c, b.len())?;
         }
-        if direct::applies(g) {
-            direct::forward(g, x, weight, bias.map(|b| &b[..]), y, cols, cpu_path());
+        if shifted::takes_forward(g, cpu_path()) {
+            shifted::forward(g, x, weight, bias.map(|b| &b[..]), y, cols, cpu_path());
             return Ok(());
         }
-        if shifted::applies(g) {
-            shifted::forward(g, x, weight, bias.map(|b| &b[..]), y, cols, cpu_path());
+        if direct::applies(g) {
+            direct::forward(g, x, weight, bias.map(|b| &b[..]), y, cols, cpu_path());
             return Ok(());
         }
         let (patch, plane, oc) = (g.patch(), g.out_plane(), g.out_c);
