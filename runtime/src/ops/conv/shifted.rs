@@ -49,17 +49,17 @@ pub(super) fn applies(g: &Geom2d) -> bool {
 }
 
 /// Whether the forward pass of `g` takes this path: every layer that
-/// [`applies`] takes and, on AVX-512, the direct path's too (few input
-/// values per output, LeNet's first layer), whose gradients stay on the
-/// direct path.
+/// [`applies`] takes and the direct path's too (few input values per
+/// output, LeNet's first layer) on AVX-512 or with at most 6 output
+/// channels; their gradients stay on the direct path.
 ///
-/// Why: the position-vectorised tile (6 or 8 channels by 3 or 4 vectors of
-/// positions, see [`correlate`]) ran LeNet's first layer at 2.2x the
-/// direct kernel's rate (100 against 225 us at batch 64); on AVX2 the
-/// direct kernel is the faster.
+/// Why: the position-vectorised tile (6 or 8 channels by 2 to 4 vectors
+/// of positions, see [`correlate`]) ran LeNet's first layer at 2.2x the
+/// direct kernel's rate on AVX-512 (100 against 225 us at batch 64) and
+/// 2x on AVX2 (158 against 314).
 pub(super) fn takes_forward(g: &Geom2d, path: CpuPath) -> bool {
     applies(g)
-        || (lanes(path) == 16
+        || ((lanes(path) == 16 || g.out_c <= 6)
             && g.stride == (1, 1)
             && g.padding.0 < g.kernel.0
             && g.padding.1 < g.kernel.1)
@@ -490,7 +490,11 @@ fn madd<const F: bool>(a: f32, b: f32, c: f32) -> f32 {
 /// Calls `$kernel::<LANES, VECTORS, TILE, FMA>(args)` compiled for `$path`
 /// with `$vectors` (1 or 2) vectors per channel block.
 macro_rules! dispatch {
-    ($path:expr, $vectors:expr, $kernel:ident($($arg:expr),*)) => {{
+    ($path:expr, $vectors:expr, $kernel:ident($($arg:expr),*)) => {
+        dispatch!($path, $vectors, TILE_TWO, $kernel($($arg),*))
+    };
+    // `$narrow`: the tile for 2 vectors on the 16-register paths.
+    ($path:expr, $vectors:expr, $narrow:expr, $kernel:ident($($arg:expr),*)) => {{
         #[cfg(target_arch = "x86_64")]
         {
             #[target_feature(enable = "avx512f,fma")]
@@ -506,7 +510,7 @@ macro_rules! dispatch {
                 if v == 1 {
                     $kernel::<8, 1, TILE_ONE, true>(a, b, c, d)
                 } else {
-                    $kernel::<8, 2, TILE_TWO, true>(a, b, c, d)
+                    $kernel::<8, 2, $narrow, true>(a, b, c, d)
                 }
             }
             match $path {
@@ -527,7 +531,7 @@ macro_rules! dispatch {
             if v == 1 {
                 $kernel::<8, 1, TILE_ONE, false>(a, b, c, d)
             } else {
-                $kernel::<8, 2, TILE_TWO, false>(a, b, c, d)
+                $kernel::<8, 2, $narrow, false>(a, b, c, d)
             }
         }
     }};
@@ -658,7 +662,10 @@ fn correlate_tile<const L: usize, const Q: usize, const V: usize, const F: bool>
 
 /// `dwt[tap][o] += sum over positions of src[tap + p] * dyt[p][o]`.
 fn weight_grad(path: CpuPath, pass: &Pass, src: &[f32], dyt: &[f32], dwt: &mut [f32]) {
-    dispatch!(path, pass.vectors, weight_grad_all(pass, src, dyt, dwt))
+    // 4 taps of 2 vectors with AVX2: 6 (as with AVX-512) took 15 of its 16
+    // registers and spilled accumulators, 1.4x slower on LeNet's second
+    // layer.
+    dispatch!(path, pass.vectors, 4, weight_grad_all(pass, src, dyt, dwt))
 }
 
 /// A no-op that keeps LLVM's loop vectorizer off the loop it sits in.
