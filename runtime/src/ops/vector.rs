@@ -15,7 +15,8 @@ use super::gemm::{cpu_path, CpuPath};
 pub(crate) fn on_cpu_path<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
     {
-        #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,fma")]
+        // What `CpuPath::is_supported` checks, as for the other kernels.
+        #[target_feature(enable = "avx512f,fma")]
         unsafe fn avx512<R>(f: impl FnOnce() -> R) -> R {
             f()
         }

@@ -165,7 +165,11 @@ impl CpuPath {
     pub fn is_supported(self) -> bool {
         match self {
             #[cfg(target_arch = "x86_64")]
-            CpuPath::Avx512 => std::arch::is_x86_feature_detected!("avx512f"),
+            // The AVX-512 kernels are compiled with `avx512f,fma`.
+            CpuPath::Avx512 => {
+                std::arch::is_x86_feature_detected!("avx512f")
+                    && std::arch::is_x86_feature_detected!("fma")
+            }
             #[cfg(target_arch = "x86_64")]
             CpuPath::Avx2 => {
                 std::arch::is_x86_feature_detected!("avx2")
