@@ -7,11 +7,14 @@
 //! far below the product kernels' register tiles; unfolding and the
 //! product of LeNet's first layer were about a quarter of its training
 //! step. Here each output row is computed in registers: 16 outputs of a
-//! few channels at a time, one fused multiply-add per tap and channel,
-//! reading the (padded) image in place. The weight gradient is the same
-//! loop with the roles swapped, and nothing is kept between the passes:
-//! the backward pass pads the input again, which costs less than keeping
-//! it.
+//! few channels at a time, one multiply-add per tap and channel, reading
+//! the (padded) image in place. (On AVX-512, and for layers of at most 6
+//! output channels, the forward pass takes the shifted path's
+//! position-vectorised kernel instead, which is faster there: see
+//! `shifted::takes_forward`.) The weight gradient runs over the padded
+//! pitch in tiles of taps by channels ([`image_dweight`]), and nothing is
+//! kept between the passes: the backward pass pads the input again, which
+//! costs less than keeping it.
 //!
 //! The loops are plain Rust over fixed-size arrays, which the compiler
 //! keeps in vector registers; they are compiled three times (AVX-512,
@@ -68,7 +71,7 @@ impl Layout {
         g.out_c * g.out_h * self.pitch
     }
 
-    /// Positions of [`image_dweight_flat`]'s grid: the output rows at the
+    /// Positions of [`image_dweight`]'s grid: the output rows at the
     /// padded planes' pitch, rounded up to whole vectors.
     fn grid(self, g: &Geom2d) -> usize {
         (g.out_h * self.cols).next_multiple_of(L)
@@ -146,12 +149,13 @@ pub(super) fn backward(
     let per = per_task(g);
     let tasks = g.batch.div_ceil(per);
     let (pad_len, dy_len, dw_len) = (layout.image(g), layout.dy(g), g.out_c * g.patch() * L);
-    // On x86 the weight gradient runs over dY laid on the padded pitch.
-    let flat = matches!(path, CpuPath::Avx512 | CpuPath::Avx2) && path.is_supported();
-    let dyg_len = if flat { g.out_c * layout.grid(g) } else { 0 };
-    // Per task: the padded image, its gradient, the padded dY (and dY on
-    // the grid), and the task's partial dW (`L` lanes of partial sums a
-    // weight) and db.
+    // The weight gradient reads dY laid on the padded pitch (`dyg`); the
+    // input gradient reads it with its rows padded to `pitch` (`dyp`).
+    let dyg_len = g.out_c * layout.grid(g);
+    let dy_len = if dx.is_some() { dy_len } else { 0 };
+    // Per task: the padded image, its gradient, dY for the input gradient
+    // and dY on the grid, and the task's partial dW (`L` lanes of partial
+    // sums a weight) and db.
     let task_len = 2 * pad_len + dy_len + dyg_len + dw_len + g.out_c;
     work.resize(tasks * task_len, 0.0);
     let run = |t: usize, wk: &mut [f32], mut dx_t: Option<&mut [f32]>| {
@@ -169,7 +173,7 @@ pub(super) fn backward(
             for (d, plane) in db_t.iter_mut().zip(dy_n.chunks_exact(g.out_plane())) {
                 *d += crate::ops::reduce::sum(plane);
             }
-            if flat {
+            {
                 dyg.fill(0.0);
                 let planes = dyg.chunks_exact_mut(layout.grid(g));
                 for (to, plane) in planes.zip(dy_n.chunks_exact(g.out_plane())) {
@@ -178,9 +182,9 @@ pub(super) fn backward(
                         row[..g.out_w].copy_from_slice(line);
                     }
                 }
-                image_dweight_flat(path, g, layout, pad, dyg, dwv);
+                image_dweight(path, g, layout, pad, dyg, dwv);
             }
-            if !flat || dx_t.is_some() {
+            if dx_t.is_some() {
                 // dY with zeros past each row's end, so that whole blocks
                 // can be read and the lanes past the row add nothing.
                 dyp.fill(0.0);
@@ -190,9 +194,6 @@ pub(super) fn backward(
                 {
                     row[..g.out_w].copy_from_slice(line);
                 }
-            }
-            if !flat {
-                image_dweight(path, g, layout, pad, dyp, dwv);
             }
             if let Some(dx_t) = dx_t.as_deref_mut() {
                 dpad.fill(0.0);
@@ -307,17 +308,6 @@ fn image_forward(
     y: &mut [f32],
 ) {
     on_path!(wide: path, forward_kernel(g, layout, pad, weight, bias, y))
-}
-
-fn image_dweight(
-    path: CpuPath,
-    g: &Geom2d,
-    layout: Layout,
-    pad: &[f32],
-    dyp: &[f32],
-    dwv: &mut [f32],
-) {
-    on_path!(wide: path, dweight_kernel(g, layout, pad, dyp, None, dwv))
 }
 
 fn image_dx(
@@ -448,115 +438,21 @@ fn forward_rows<const G: usize, const R: usize>(
 }
 
 /// One image's weight gradient, added to `dwv`: for each output channel
-/// and tap, `L` partial sums over the outputs (lane `l` sums the columns
-/// `x0 + l`), reduced across lanes once per task by [`backward`].
+/// and tap, `L` partial sums (lane `l` of the grid's vectors), reduced
+/// across lanes once per task by [`backward`]. The lanes add
+/// `dyg[o][p] * pad[tap + p]` over the positions `p` of the grid, `out_h`
+/// rows of `cols` (the padded width; dY is zero past each row's `out_w`)
+/// rounded up to whole vectors, in tiles of 5 taps by 4 channels
+/// (AVX-512) or 2 by 2 (AVX2, whose 16 registers hold 8 arrays of 16
+/// lanes, and the portable build).
 ///
-/// Why tiles of taps and partial sums kept per lane: one tap at a time with
-/// a sum across lanes per image, the loop took 5 loads per 4 multiply-adds
-/// and 4 dependent accumulators, 27 GFLOP/s on LeNet's first layer. A tile
-/// of `T` taps by `G` channels takes `T + G` loads for `T * G`, with as
-/// many independent accumulators; AVX-512 has the registers for 5 by 4,
-/// AVX2 (which holds a 16-lane array in two registers) for 2 by 2.
-#[inline(always)]
-fn dweight_kernel<const WIDE: bool>(
-    g: &Geom2d,
-    layout: Layout,
-    pad: &[f32],
-    dyp: &[f32],
-    _: Option<&[f32]>,
-    dwv: &mut [f32],
-) {
-    let patch = g.patch();
-    for (o, n) in channel_blocks(g.out_c) {
-        if WIDE {
-            for t0 in (0..patch).step_by(5) {
-                match n {
-                    4 => dweight_tile::<4, 5>(g, layout, pad, dyp, dwv, o, t0),
-                    2 => dweight_tile::<2, 5>(g, layout, pad, dyp, dwv, o, t0),
-                    _ => dweight_tile::<1, 5>(g, layout, pad, dyp, dwv, o, t0),
-                }
-            }
-        } else {
-            for t0 in (0..patch).step_by(2) {
-                match n {
-                    4 => {
-                        dweight_tile::<2, 2>(g, layout, pad, dyp, dwv, o, t0);
-                        dweight_tile::<2, 2>(g, layout, pad, dyp, dwv, o + 2, t0)
-                    }
-                    2 => dweight_tile::<2, 2>(g, layout, pad, dyp, dwv, o, t0),
-                    _ => dweight_tile::<1, 2>(g, layout, pad, dyp, dwv, o, t0),
-                }
-            }
-        }
-    }
-}
-
-/// Taps `t0..t0 + T` (fewer at the end of the patch: the rest repeat tap
-/// `t0` and are dropped) of output channels `o..o + G`.
-#[inline(always)]
-fn dweight_tile<const G: usize, const T: usize>(
-    g: &Geom2d,
-    layout: Layout,
-    pad: &[f32],
-    dyp: &[f32],
-    dwv: &mut [f32],
-    o: usize,
-    t0: usize,
-) {
-    let (kh, kw, patch) = (g.kernel.0, g.kernel.1, g.patch());
-    let dy_plane = g.out_h * layout.pitch;
-    let real = T.min(patch - t0);
-    // Where each tap reads in the padded planes, relative to an output.
-    let mut at = [0usize; T];
-    for (k, a) in at.iter_mut().enumerate() {
-        let t = if k < real { t0 + k } else { t0 };
-        *a = t / (kh * kw) * layout.plane() + t / kw % kh * layout.cols + t % kw;
-    }
-    let mut acc = [[[0.0f32; L]; T]; G];
-    for (q, acc_q) in acc.iter_mut().enumerate() {
-        for (k, acc_k) in acc_q.iter_mut().enumerate().take(real) {
-            *acc_k = dwv[((o + q) * patch + t0 + k) * L..][..L]
-                .try_into()
-                .unwrap_or([0.0; L]);
-        }
-    }
-    for oy in 0..g.out_h {
-        let row = oy * layout.cols;
-        for x0 in (0..layout.pitch).step_by(L) {
-            let mut v = [[0.0f32; L]; T];
-            for (k, v) in v.iter_mut().enumerate() {
-                *v = pad[row + x0 + at[k]..][..L].try_into().unwrap_or([0.0; L]);
-            }
-            for (q, acc_q) in acc.iter_mut().enumerate() {
-                let d: &[f32; L] = dyp[(o + q) * dy_plane + oy * layout.pitch + x0..][..L]
-                    .try_into()
-                    .unwrap_or(&[0.0; L]);
-                for (acc_k, v) in acc_q.iter_mut().zip(&v) {
-                    for l in 0..L {
-                        acc_k[l] += d[l] * v[l];
-                    }
-                }
-            }
-        }
-    }
-    for (q, acc_q) in acc.iter().enumerate() {
-        for (k, acc_k) in acc_q.iter().enumerate().take(real) {
-            dwv[((o + q) * patch + t0 + k) * L..][..L].copy_from_slice(acc_k);
-        }
-    }
-}
-
-/// The weight gradient over the padded pitch (AVX-512 and AVX2):
-/// `dwv[o][tap]`'s lanes add `dyg[o][p] * pad[tap + p]` over the positions
-/// `p` of the grid, `out_h` rows of `cols` (the padded width; dY is zero
-/// past each row's `out_w`) rounded up to whole vectors, in tiles of 5
-/// taps by 4 channels (AVX-512) or 2 by 2 (AVX2, whose 16 registers hold
-/// 8 arrays of 16 lanes).
-///
-/// Why: the row-by-row kernel restarted its loop and bounds checks every
-/// 2 vectors of a 28-wide row; over the grid a tile is one run of loads
-/// checked once: 1.6x the rate on LeNet's first layer with AVX-512.
-fn image_dweight_flat(
+/// Why: one tap at a time with a sum across lanes per image, the loop took
+/// 5 loads per 4 multiply-adds on 4 dependent accumulators (27 GFLOP/s on
+/// LeNet's first layer); a tile of `T` taps by `G` channels takes `T + G`
+/// loads for `T * G`. Row by row, it restarted its loop and bounds checks
+/// every 2 vectors of a 28-wide row; over the grid a tile is one run of
+/// loads checked once (58 and then 106 GFLOP/s with AVX-512).
+fn image_dweight(
     path: CpuPath,
     g: &Geom2d,
     layout: Layout,
@@ -571,45 +467,51 @@ fn image_dweight_flat(
             for (o, n) in channel_blocks(g.out_c) {
                 for t0 in (0..g.patch()).step_by(5) {
                     match n {
-                        4 => dweight_flat_tile::<4, 5>(g, l, a, b, c, o, t0),
-                        2 => dweight_flat_tile::<2, 5>(g, l, a, b, c, o, t0),
-                        _ => dweight_flat_tile::<1, 5>(g, l, a, b, c, o, t0),
+                        4 => dweight_tile::<4, 5>(g, l, a, b, c, o, t0),
+                        2 => dweight_tile::<2, 5>(g, l, a, b, c, o, t0),
+                        _ => dweight_tile::<1, 5>(g, l, a, b, c, o, t0),
                     }
                 }
             }
         }
         #[target_feature(enable = "avx2,fma")]
         unsafe fn avx2(g: &Geom2d, l: Layout, a: &[f32], b: &[f32], c: &mut [f32]) {
-            for (o, n) in channel_blocks(g.out_c) {
-                for t0 in (0..g.patch()).step_by(2) {
-                    match n {
-                        4 => {
-                            dweight_flat_tile::<2, 2>(g, l, a, b, c, o, t0);
-                            dweight_flat_tile::<2, 2>(g, l, a, b, c, o + 2, t0)
-                        }
-                        2 => dweight_flat_tile::<2, 2>(g, l, a, b, c, o, t0),
-                        _ => dweight_flat_tile::<1, 2>(g, l, a, b, c, o, t0),
-                    }
-                }
-            }
+            dweight_narrow(g, l, a, b, c)
         }
         match path {
             // SAFETY: only a path the CPU supports is run; the tiles
             // check their reads' reach first.
             CpuPath::Avx512 if path.is_supported() => unsafe { avx512(g, layout, pad, dyg, dwv) },
             CpuPath::Avx2 if path.is_supported() => unsafe { avx2(g, layout, pad, dyg, dwv) },
-            _ => unreachable!("the flat weight gradient runs only on AVX-512 and AVX2"),
+            _ => dweight_narrow(g, layout, pad, dyg, dwv),
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let _ = (path, g, layout, pad, dyg, dwv);
-        unreachable!("the flat weight gradient runs only on AVX-512 and AVX2")
+        let _ = path;
+        dweight_narrow(g, layout, pad, dyg, dwv)
+    }
+}
+
+/// [`image_dweight`] in 2x2 tiles, for 16 registers.
+#[inline(always)]
+fn dweight_narrow(g: &Geom2d, l: Layout, a: &[f32], b: &[f32], c: &mut [f32]) {
+    for (o, n) in channel_blocks(g.out_c) {
+        for t0 in (0..g.patch()).step_by(2) {
+            match n {
+                4 => {
+                    dweight_tile::<2, 2>(g, l, a, b, c, o, t0);
+                    dweight_tile::<2, 2>(g, l, a, b, c, o + 2, t0)
+                }
+                2 => dweight_tile::<2, 2>(g, l, a, b, c, o, t0),
+                _ => dweight_tile::<1, 2>(g, l, a, b, c, o, t0),
+            }
+        }
     }
 }
 
 #[inline(always)]
-fn dweight_flat_tile<const G: usize, const T: usize>(
+fn dweight_tile<const G: usize, const T: usize>(
     g: &Geom2d,
     layout: Layout,
     pad: &[f32],
