@@ -115,7 +115,7 @@ impl Pass {
             out_h: rows - kernel.0 + 1,
             out_w: cols - kernel.1 + 1,
             outs_padded: outs.next_multiple_of(lanes * vectors),
-            width: if lanes == 16 || outs <= 6 {
+            width: if by_positions(lanes, outs) {
                 outs.next_multiple_of(8)
             } else {
                 outs.next_multiple_of(lanes * vectors)
@@ -192,8 +192,9 @@ impl Pass {
     /// Positions of the grid that [`correlate`] computes: every output
     /// row at the padded planes' pitch, so `kw - 1` columns a row past the
     /// real ones (their values are never read), rounded up to whole
-    /// vectors. On this grid a vector of positions is one contiguous run
-    /// of the padded planes for every tap.
+    /// vectors (or, vectorised over channels, whole tiles of positions). On
+    /// this grid a run of positions is one contiguous run of the padded
+    /// planes for every tap.
     fn grid(&self) -> usize {
         let tile = if self.by_positions() {
             self.lanes
@@ -215,7 +216,7 @@ impl Pass {
     /// channels (LeNet's input gradient) go over positions on every path,
     /// since channel vectors would be mostly padding.
     fn by_positions(&self) -> bool {
-        self.lanes == 16 || self.outs <= 6
+        by_positions(self.lanes, self.outs)
     }
 
     /// Values of the output buffer the pass's kernel writes.
@@ -248,6 +249,12 @@ impl Pass {
             }
         }
     }
+}
+
+/// [`Pass::by_positions`] for a pass of `outs` channels on `lanes`-wide
+/// vectors.
+fn by_positions(lanes: usize, outs: usize) -> bool {
+    lanes == 16 || outs <= 6
 }
 
 /// The vector width of `path`'s kernels, in values.
