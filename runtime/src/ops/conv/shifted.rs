@@ -325,13 +325,18 @@ fn run_pass(
     // The grid's rows are the output's rows at the padded pitch: drop the
     // extra columns.
     let grid = pass.grid();
-    for (o, d_o) in dst.chunks_exact_mut(pass.positions()).enumerate() {
-        let b = bias.map_or(0.0, |b| b[o]);
-        for (y, d_y) in d_o.chunks_exact_mut(pass.out_w).enumerate() {
-            let row = &out[o * grid + y * pass.cols..][..pass.out_w];
-            d_y.iter_mut().zip(row).for_each(|(d, &v)| *d = v + b);
-        }
-    }
+    crate::ops::vector::on_cpu_path(
+        #[inline(always)]
+        || {
+            for (o, d_o) in dst.chunks_exact_mut(pass.positions()).enumerate() {
+                let b = bias.map_or(0.0, |b| b[o]);
+                for (y, d_y) in d_o.chunks_exact_mut(pass.out_w).enumerate() {
+                    let row = &out[o * grid + y * pass.cols..][..pass.out_w];
+                    super::add_row(d_y, row, b);
+                }
+            }
+        },
+    )
 }
 
 /// `dst[o][y][x] = src[y * cols + x][o] + bias[o]` for the real channels
