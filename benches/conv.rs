@@ -6,6 +6,7 @@
 //! ```text
 //! RAYON_NUM_THREADS=1 cargo bench --bench conv
 //! STATICNN_CPU=avx2 RAYON_NUM_THREADS=1 cargo bench --bench conv
+//! RAYON_NUM_THREADS=1 cargo bench --bench conv -- downsample   # one layer
 //! ```
 //!
 //! The backward pass computes the input gradient except for a network's
@@ -94,6 +95,10 @@ fn run() {
             true,
         ),
     ];
+    // `cargo bench --bench conv -- NAME` times only the layers whose name
+    // holds NAME (to profile one).
+    let filter = std::env::args().skip(1).find(|a| !a.starts_with("--"));
+    let wanted = |what: &str| filter.as_deref().is_none_or(|f| what.contains(f));
     let mut rng = staticnn::Rng::new(1);
     let mut fill = |n: usize| -> Vec<f32> { (0..n).map(|_| rng.uniform() - 0.5).collect() };
     println!(
@@ -101,6 +106,9 @@ fn run() {
         "", "layer", "fwd us", "GFLOP/s", "bwd us", "GFLOP/s"
     );
     for (workload, what, g, want_dx) in layers {
+        if !wanted(what) {
+            continue;
+        }
         let x = fill(g.in_len());
         let w = fill(g.out_c * g.patch());
         let dy = fill(g.out_len());
@@ -129,6 +137,9 @@ fn run() {
         ("pool 6x28x28 2x2", geom(6, 28, 6, 2, 2, 0)),
         ("pool 16x10x10 2x2", geom(16, 10, 16, 2, 2, 0)),
     ] {
+        if !wanted(what) {
+            continue;
+        }
         // ReLU's output, as in LeNet: many ties at zero.
         let x: Vec<f32> = fill(g.in_len()).iter().map(|v| v.max(0.0)).collect();
         let dy = fill(g.out_len());
@@ -147,6 +158,9 @@ fn run() {
         );
     }
     for (what, channels, spatial) in [("bn 16x14x14", 16, 196), ("bn 32x7x7", 32, 49)] {
+        if !wanted(what) {
+            continue;
+        }
         let g = NormGeom {
             batch: 64,
             channels,
