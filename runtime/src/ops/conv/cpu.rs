@@ -92,8 +92,17 @@ fn unpad_image(g: &Geom2d, pad: &[f32], dx: &mut [f32]) {
 }
 
 /// Unfold one image into its columns of `cols`. `src` is the image as
-/// [`Source`] describes it (padded when the convolution pads).
+/// [`Source`] describes it (padded when the convolution pads). Compiled
+/// for the CPU path, so that the short lines' copies use its vectors.
 fn im2col(g: &Geom2d, src: &[f32], cols: &mut [f32], at: Place) {
+    crate::ops::vector::on_cpu_path(
+        #[inline(always)]
+        || im2col_lines(g, src, cols, at),
+    )
+}
+
+#[inline(always)]
+fn im2col_lines(g: &Geom2d, src: &[f32], cols: &mut [f32], at: Place) {
     let (kh, kw) = g.kernel;
     let (sh, sw) = g.stride;
     let shape = Source::of(g);
@@ -106,6 +115,12 @@ fn im2col(g: &Geom2d, src: &[f32], cols: &mut [f32], at: Place) {
             let from = &image[(oy * sh + i) * shape.cols + j..];
             if sw == 1 {
                 copy_short(line, &from[..g.out_w]);
+            } else if sw == 2 && from.len() >= 2 * g.out_w {
+                // Every other value, as pairs: vectorised as a
+                // deinterleave, where indexing `from[2 * ox]` took a
+                // bounds check and a scalar load a value.
+                let (pairs, _) = from[..2 * g.out_w].as_chunks::<2>();
+                line.iter_mut().zip(pairs).for_each(|(v, p)| *v = p[0]);
             } else {
                 for (ox, v) in line.iter_mut().enumerate() {
                     *v = from[ox * sw];
@@ -117,8 +132,16 @@ fn im2col(g: &Geom2d, src: &[f32], cols: &mut [f32], at: Place) {
 
 /// Fold one image's columns of `cols` back into `dst` (overwritten), laid
 /// out as [`Source`] describes: every unfolded value adds to the position
-/// it was read from.
+/// it was read from. Compiled for the CPU path, as [`im2col`].
 fn col2im(g: &Geom2d, cols: &[f32], at: Place, dst: &mut [f32]) {
+    crate::ops::vector::on_cpu_path(
+        #[inline(always)]
+        || col2im_lines(g, cols, at, dst),
+    )
+}
+
+#[inline(always)]
+fn col2im_lines(g: &Geom2d, cols: &[f32], at: Place, dst: &mut [f32]) {
     let (kh, kw) = g.kernel;
     let (sh, sw) = g.stride;
     let shape = Source::of(g);
@@ -135,6 +158,10 @@ fn col2im(g: &Geom2d, cols: &[f32], at: Place, dst: &mut [f32]) {
                     .iter_mut()
                     .zip(line)
                     .for_each(|(d, v)| *d += v);
+            } else if sw == 2 && to.len() >= 2 * g.out_w {
+                // Pairs, as in `im2col_lines`.
+                let (pairs, _) = to[..2 * g.out_w].as_chunks_mut::<2>();
+                pairs.iter_mut().zip(line).for_each(|(p, v)| p[0] += v);
             } else {
                 for (ox, v) in line.iter().enumerate() {
                     to[ox * sw] += v;

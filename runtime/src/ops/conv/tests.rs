@@ -72,6 +72,10 @@ fn im2col_product_matches_direct_convolution() {
         geom(5, 1, (5, 5), 6, (5, 5), (1, 1), (2, 2)),
         geom(2, 4, (6, 6), 3, (1, 1), (1, 1), (0, 0)),
         geom(2, 4, (6, 6), 3, (1, 1), (2, 2), (0, 0)),
+        // Stride 2 read in pairs (a ResNet's), and with a last line too
+        // short for a whole last pair (odd padded width).
+        geom(2, 3, (14, 14), 5, (3, 3), (2, 2), (1, 1)),
+        geom(2, 3, (7, 7), 5, (3, 3), (2, 2), (1, 1)),
         // Large enough that each run splits into groups of one image.
         geom(5, 16, (32, 32), 4, (3, 3), (1, 1), (1, 1)),
     ] {
