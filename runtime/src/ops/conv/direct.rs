@@ -152,15 +152,20 @@ pub(super) fn backward(
     // The weight gradient reads dY laid on the padded pitch (`dyg`); the
     // input gradient reads it with its rows padded to `pitch` (`dyp`).
     let dyg_len = g.out_c * layout.grid(g);
-    let dy_len = if dx.is_some() { dy_len } else { 0 };
+    // The input gradient's buffers only when it is wanted.
+    let (dpad_len, dy_len) = if dx.is_some() {
+        (pad_len, dy_len)
+    } else {
+        (0, 0)
+    };
     // Per task: the padded image, its gradient, dY for the input gradient
     // and dY on the grid, and the task's partial dW (`L` lanes of partial
     // sums a weight) and db.
-    let task_len = 2 * pad_len + dy_len + dyg_len + dw_len + g.out_c;
+    let task_len = pad_len + dpad_len + dy_len + dyg_len + dw_len + g.out_c;
     work.resize(tasks * task_len, 0.0);
     let run = |t: usize, wk: &mut [f32], mut dx_t: Option<&mut [f32]>| {
         let (pad, rest) = wk.split_at_mut(pad_len);
-        let (dpad, rest) = rest.split_at_mut(pad_len);
+        let (dpad, rest) = rest.split_at_mut(dpad_len);
         let (dyp, rest) = rest.split_at_mut(dy_len);
         let (dyg, rest) = rest.split_at_mut(dyg_len);
         let (dwv, db_t) = rest.split_at_mut(dw_len);
@@ -222,8 +227,9 @@ pub(super) fn backward(
             .enumerate()
             .for_each(|(t, wk)| run(t, wk, None)),
     }
-    let part =
-        |t: usize| &work[t * task_len + 2 * pad_len + dy_len + dyg_len..][..dw_len + g.out_c];
+    let part = |t: usize| {
+        &work[t * task_len + pad_len + dpad_len + dy_len + dyg_len..][..dw_len + g.out_c]
+    };
     dweight.fill(0.0);
     for t in 0..tasks {
         let p = part(t);
@@ -547,11 +553,11 @@ fn dweight_tile<const G: usize, const T: usize>(
         let mut v = [[0.0f32; L]; T];
         for (v, &a) in v.iter_mut().zip(&at) {
             // SAFETY: within the reach asserted above.
-            *v = unsafe { read(pad, a + p) };
+            *v = unsafe { read::<L>(pad, a + p) };
         }
         for (q, acc_q) in acc.iter_mut().enumerate() {
             // SAFETY: within the reach asserted above.
-            let d: [f32; L] = unsafe { read(dyg, (o + q) * grid + p) };
+            let d: [f32; L] = unsafe { read::<L>(dyg, (o + q) * grid + p) };
             for (acc_k, v) in acc_q.iter_mut().zip(&v) {
                 for l in 0..L {
                     acc_k[l] += d[l] * v[l];
@@ -564,17 +570,6 @@ fn dweight_tile<const G: usize, const T: usize>(
             dwv[((o + q) * patch + t0 + k) * L..][..L].copy_from_slice(acc_k);
         }
     }
-}
-
-/// `L` values of `s` from `at`.
-///
-/// # Safety
-/// `at + L <= s.len()`.
-#[inline(always)]
-unsafe fn read(s: &[f32], at: usize) -> [f32; L] {
-    debug_assert!(at + L <= s.len());
-    // SAFETY: the caller keeps the read within `s`.
-    unsafe { s.as_ptr().add(at).cast::<[f32; L]>().read_unaligned() }
 }
 
 /// One image's input gradient, added into the padded plane `dpad`: each

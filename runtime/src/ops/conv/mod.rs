@@ -98,6 +98,18 @@ fn add_row(dst: &mut [f32], src: &[f32], b: f32) {
     }
 }
 
+/// `L` values of `s` from `at`, unchecked: for kernels that check their
+/// reads' reach once, before their loops.
+///
+/// # Safety
+/// `at + L <= s.len()`.
+#[inline(always)]
+unsafe fn read<const L: usize>(s: &[f32], at: usize) -> [f32; L] {
+    debug_assert!(at + L <= s.len());
+    // SAFETY: the caller keeps the read within `s`.
+    unsafe { s.as_ptr().add(at).cast::<[f32; L]>().read_unaligned() }
+}
+
 mod cpu;
 #[cfg(feature = "cuda")]
 mod cuda;

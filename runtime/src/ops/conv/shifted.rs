@@ -783,19 +783,6 @@ fn weight_grad_3x3_tile<const L: usize, const V: usize, const C: usize>(
     }
 }
 
-/// `L` values of `s` from `at`.
-///
-/// # Safety
-/// `at + L <= s.len()`.
-// Used only by the x86-64 AVX-512 path.
-#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
-#[inline(always)]
-unsafe fn read<const L: usize>(s: &[f32], at: usize) -> [f32; L] {
-    debug_assert!(at + L <= s.len());
-    // SAFETY: the caller keeps the read within `s`.
-    unsafe { s.as_ptr().add(at).cast::<[f32; L]>().read_unaligned() }
-}
-
 /// A no-op that keeps LLVM's loop vectorizer off the loop it sits in.
 ///
 /// Why: with the tile's positions contiguous, LLVM vectorizes
