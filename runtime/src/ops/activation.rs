@@ -91,10 +91,8 @@ pub trait ActivationOp: Device {
 }
 
 /// `y = f(x)` elementwise; generic over `f` so each activation gets its own
-/// loop, which the compiler vectorises.
-#[inline(always)]
-// The loops run through `on_cpu_path`, so that ReLU's is vectorised for
-// the CPU path's width rather than the baseline's 4 lanes.
+/// loop, which the compiler vectorises: through `on_cpu_path`, for the
+/// CPU path's width rather than the baseline's 4 lanes.
 #[inline(always)]
 fn forward_with(x: &[f32], y: &mut [f32], f: impl Fn(f32) -> f32 + Sync) {
     let run = |(y, x): (&mut [f32], &[f32])| {
