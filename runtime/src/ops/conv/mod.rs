@@ -19,7 +19,7 @@
 //! for a product too thin to pay for its packing, so the kernels slide
 //! over a padded copy of the input with the output row in registers.
 //! Other stride-1 layers whose padding is below the kernel size (a ResNet's
-//! 3x3 layers, LeNet's second layer) take `shifted.rs`: the unfolded matrix
+//! 3x3 layers, LeNet's second layer) take `shifted/`: the unfolded matrix
 //! is the padded image read at one offset per tap, so all three passes read
 //! the padded image (or padded output gradient) in place and skip the
 //! unfolding and folding that took a third of a small ResNet's step.
