@@ -251,32 +251,6 @@ pub(super) fn backward(
 /// Runs `$body` (a call of a generic `#[inline(always)]` kernel) compiled
 /// for the CPU path `$path`.
 macro_rules! on_path {
-    // `wide:` passes the kernel `WIDE = true` on AVX-512 (32 registers of
-    // 16 lanes, so a 16-lane array is one register) and false elsewhere.
-    (wide: $path:expr, $name:ident($($arg:expr),*)) => {{
-        #[cfg(target_arch = "x86_64")]
-        {
-            #[target_feature(enable = "avx512f")]
-            unsafe fn avx512(g: &Geom2d, l: Layout, a: &[f32], b: &[f32], c: Option<&[f32]>, d: &mut [f32]) {
-                $name::<true>(g, l, a, b, c, d)
-            }
-            #[target_feature(enable = "avx2,fma")]
-            unsafe fn avx2(g: &Geom2d, l: Layout, a: &[f32], b: &[f32], c: Option<&[f32]>, d: &mut [f32]) {
-                $name::<false>(g, l, a, b, c, d)
-            }
-            match $path {
-                // SAFETY: as below.
-                CpuPath::Avx512 if $path.is_supported() => unsafe { avx512($($arg),*) },
-                CpuPath::Avx2 if $path.is_supported() => unsafe { avx2($($arg),*) },
-                _ => $name::<false>($($arg),*),
-            }
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        {
-            let _ = $path;
-            $name::<false>($($arg),*)
-        }
-    }};
     ($path:expr, $name:ident($($arg:expr),*)) => {{
         #[cfg(target_arch = "x86_64")]
         {
@@ -313,7 +287,7 @@ fn image_forward(
     bias: Option<&[f32]>,
     y: &mut [f32],
 ) {
-    on_path!(wide: path, forward_kernel(g, layout, pad, weight, bias, y))
+    on_path!(path, forward_kernel(g, layout, pad, weight, bias, y))
 }
 
 fn image_dx(
@@ -338,15 +312,15 @@ fn channel_blocks(n: usize) -> impl Iterator<Item = (usize, usize)> {
         .chain((twos..n).map(|o| (o, 1)))
 }
 
-/// One image's outputs, 16 of a row in `G` channels (and, with `WIDE`, 4
-/// rows) at a time.
+/// One image's outputs, 16 of a row in `G` channels at a time.
 ///
-/// Why rows: one row at a time, each tap adds into only `G` (at most 4)
-/// accumulators, so the loop waited on their additions; 4 rows give 16
-/// independent ones and reuse each broadcast weight 4 times. AVX2 holds a
-/// 16-lane array in two registers and has room for one row.
+/// Where: AVX2 (layers with more than 6 output channels) and the portable
+/// build; on AVX-512 the forward pass goes to the shifted path's kernels
+/// (`shifted::takes_forward`) but for layers padded by at least their
+/// kernel's size. (A 4-row tile for AVX-512's 32 registers served only
+/// those, and went.)
 #[inline(always)]
-fn forward_kernel<const WIDE: bool>(
+fn forward_kernel(
     g: &Geom2d,
     layout: Layout,
     pad: &[f32],
@@ -356,15 +330,15 @@ fn forward_kernel<const WIDE: bool>(
 ) {
     for (o, n) in channel_blocks(g.out_c) {
         match n {
-            4 => forward_block::<4, WIDE>(g, layout, pad, weight, bias, y, o),
-            2 => forward_block::<2, WIDE>(g, layout, pad, weight, bias, y, o),
-            _ => forward_block::<1, WIDE>(g, layout, pad, weight, bias, y, o),
+            4 => forward_block::<4>(g, layout, pad, weight, bias, y, o),
+            2 => forward_block::<2>(g, layout, pad, weight, bias, y, o),
+            _ => forward_block::<1>(g, layout, pad, weight, bias, y, o),
         }
     }
 }
 
 #[inline(always)]
-fn forward_block<const G: usize, const WIDE: bool>(
+fn forward_block<const G: usize>(
     g: &Geom2d,
     layout: Layout,
     pad: &[f32],
@@ -380,22 +354,15 @@ fn forward_block<const G: usize, const WIDE: bool>(
         w[q][..patch].copy_from_slice(&weight[(o + q) * patch..][..patch]);
         b[q] = bias.map_or(0.0, |b| b[o + q]);
     }
-    let mut oy = 0;
-    if WIDE {
-        while oy + 4 <= g.out_h {
-            forward_rows::<G, 4>(g, layout, pad, &w, &b, y, o, oy);
-            oy += 4;
-        }
-    }
-    for oy in oy..g.out_h {
-        forward_rows::<G, 1>(g, layout, pad, &w, &b, y, o, oy);
+    for oy in 0..g.out_h {
+        forward_row::<G>(g, layout, pad, &w, &b, y, o, oy);
     }
 }
 
-/// Output rows `oy..oy + R` of channels `o..o + G`.
+/// Output row `oy` of channels `o..o + G`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn forward_rows<const G: usize, const R: usize>(
+fn forward_row<const G: usize>(
     g: &Geom2d,
     layout: Layout,
     pad: &[f32],
@@ -407,27 +374,20 @@ fn forward_rows<const G: usize, const R: usize>(
 ) {
     let (kh, kw, plane) = (g.kernel.0, g.kernel.1, g.out_plane());
     for x0 in (0..g.out_w).step_by(L) {
-        let mut acc = [[[0.0f32; L]; R]; G];
+        let mut acc = [[0.0f32; L]; G];
         for q in 0..G {
-            acc[q] = [[b[q]; L]; R];
+            acc[q] = [b[q]; L];
         }
         for c in 0..g.in_c {
             for i in 0..kh {
                 let row = c * layout.plane() + (oy + i) * layout.cols + x0;
                 for j in 0..kw {
-                    let mut v = [[0.0f32; L]; R];
-                    for (r, v) in v.iter_mut().enumerate() {
-                        *v = pad[row + r * layout.cols + j..][..L]
-                            .try_into()
-                            .unwrap_or([0.0; L]);
-                    }
+                    let v: [f32; L] = pad[row + j..][..L].try_into().unwrap_or([0.0; L]);
                     let t = (c * kh + i) * kw + j;
                     for q in 0..G {
                         let wq = w[q][t];
-                        for r in 0..R {
-                            for l in 0..L {
-                                acc[q][r][l] += wq * v[r][l];
-                            }
+                        for l in 0..L {
+                            acc[q][l] += wq * v[l];
                         }
                     }
                 }
@@ -435,10 +395,7 @@ fn forward_rows<const G: usize, const R: usize>(
         }
         let n = L.min(g.out_w - x0);
         for q in 0..G {
-            for r in 0..R {
-                y[(o + q) * plane + (oy + r) * g.out_w + x0..][..n]
-                    .copy_from_slice(&acc[q][r][..n]);
-            }
+            y[(o + q) * plane + oy * g.out_w + x0..][..n].copy_from_slice(&acc[q][..n]);
         }
     }
 }
