@@ -74,30 +74,28 @@ pub(super) use dispatch;
 #[inline(always)]
 pub(super) fn no_vectorize() {
     // `asm!` is stable only on some targets; elsewhere (wasm32, for one)
-    // `black_box` is the barrier, at the cost of a few instructions.
-    #[cfg(any(
-        target_arch = "x86_64",
-        target_arch = "x86",
-        target_arch = "aarch64",
-        target_arch = "arm",
-        target_arch = "riscv64",
-        target_arch = "riscv32",
-        target_arch = "loongarch64"
-    ))]
-    // SAFETY: an empty template reads and writes nothing.
-    unsafe {
-        std::arch::asm!("", options(nomem, nostack, preserves_flags))
+    // `black_box` is the barrier, at the cost of a few instructions. The
+    // macro writes the list of targets once for both cases.
+    macro_rules! barrier_on {
+        ($($arch:literal),*) => {
+            #[cfg(any($(target_arch = $arch),*))]
+            // SAFETY: an empty template reads and writes nothing.
+            unsafe {
+                std::arch::asm!("", options(nomem, nostack, preserves_flags))
+            }
+            #[cfg(not(any($(target_arch = $arch),*)))]
+            std::hint::black_box(());
+        };
     }
-    #[cfg(not(any(
-        target_arch = "x86_64",
-        target_arch = "x86",
-        target_arch = "aarch64",
-        target_arch = "arm",
-        target_arch = "riscv64",
-        target_arch = "riscv32",
-        target_arch = "loongarch64"
-    )))]
-    std::hint::black_box(());
+    barrier_on!(
+        "x86_64",
+        "x86",
+        "aarch64",
+        "arm",
+        "riscv64",
+        "riscv32",
+        "loongarch64"
+    );
 }
 
 /// Loads `V` vectors of `L` values from `s` at `at`.
