@@ -278,14 +278,21 @@ impl ConvOp for Cpu {
                     gemm_slices(Product::new(oc, width, patch), weight, block, prod);
                     // [oc, group * plane] -> [group, oc, plane], adding the
                     // bias.
+                    // (Compiled for the CPU path: at the baseline's 4
+                    // lanes, this copy took 2% of a small ResNet's step.)
                     let y_g = &mut y_t[k0 * g.out_sample()..][..images.len() * g.out_sample()];
-                    for (k, y_n) in y_g.chunks_exact_mut(g.out_sample()).enumerate() {
-                        for (o, y_o) in y_n.chunks_exact_mut(plane).enumerate() {
-                            let b = bias.map_or(0.0, |b| b[o]);
-                            let src = &prod[o * width + k * plane..][..plane];
-                            y_o.iter_mut().zip(src).for_each(|(y, v)| *y = v + b);
-                        }
-                    }
+                    crate::ops::vector::on_cpu_path(
+                        #[inline(always)]
+                        || {
+                            for (k, y_n) in y_g.chunks_exact_mut(g.out_sample()).enumerate() {
+                                for (o, y_o) in y_n.chunks_exact_mut(plane).enumerate() {
+                                    let b = bias.map_or(0.0, |b| b[o]);
+                                    let src = &prod[o * width + k * plane..][..plane];
+                                    y_o.iter_mut().zip(src).for_each(|(y, v)| *y = v + b);
+                                }
+                            }
+                        },
+                    );
                 }
             });
         Ok(())
