@@ -352,6 +352,9 @@ impl ConvOp for Cpu {
         let dpad_len = if dx.is_some() { pad_len } else { 0 };
         let task_len = dy_len + oc * patch + oc + dcols_len + dpad_len;
         work.resize(runs.count * task_len, 0.0);
+        // The bias gradient's sums only when it is wanted (a layer without
+        // bias, as before a batch norm, has none).
+        let want_db = dbias.is_some();
         let run = |t: usize, wk: &mut [f32], mut dx_t: Option<&mut [f32]>| {
             let (dy_g, rest) = wk.split_at_mut(dy_len);
             let (dw_t, rest) = rest.split_at_mut(oc * patch);
@@ -377,8 +380,10 @@ impl ConvOp for Cpu {
                     block,
                     dw_t,
                 );
-                for (d, row) in db_t.iter_mut().zip(dy_g.chunks_exact(width)) {
-                    *d += crate::ops::reduce::sum(row);
+                if want_db {
+                    for (d, row) in db_t.iter_mut().zip(dy_g.chunks_exact(width)) {
+                        *d += crate::ops::reduce::sum(row);
+                    }
                 }
                 if let Some(dx_t) = dx_t.as_deref_mut() {
                     // dcols = W^T [patch, oc] x dY [oc, width].

@@ -163,6 +163,9 @@ pub(super) fn backward(
     // sums a weight) and db.
     let task_len = pad_len + dpad_len + dy_len + dyg_len + dw_len + g.out_c;
     work.resize(tasks * task_len, 0.0);
+    // The bias gradient's sums only when it is wanted (a layer without
+    // bias, as before a batch norm, has none).
+    let want_db = dbias.is_some();
     let run = |t: usize, wk: &mut [f32], mut dx_t: Option<&mut [f32]>| {
         let (pad, rest) = wk.split_at_mut(pad_len);
         let (dpad, rest) = rest.split_at_mut(dpad_len);
@@ -175,8 +178,10 @@ pub(super) fn backward(
         for (k, n) in images.enumerate() {
             pad_into(g, layout, &x[n * g.in_sample()..][..g.in_sample()], pad);
             let dy_n = &dy[n * g.out_sample()..][..g.out_sample()];
-            for (d, plane) in db_t.iter_mut().zip(dy_n.chunks_exact(g.out_plane())) {
-                *d += crate::ops::reduce::sum(plane);
+            if want_db {
+                for (d, plane) in db_t.iter_mut().zip(dy_n.chunks_exact(g.out_plane())) {
+                    *d += crate::ops::reduce::sum(plane);
+                }
             }
             {
                 dyg.fill(0.0);
