@@ -93,14 +93,6 @@ fn pad_into(g: &Geom2d, layout: Layout, x: &[f32], pad: &mut [f32]) {
     }
 }
 
-/// Images per parallel task: enough work to pay for a hand-off.
-fn per_task(g: &Geom2d) -> usize {
-    let work = g.out_c * g.out_plane() * g.patch();
-    (g.batch.div_ceil(rayon::current_num_threads().max(1)))
-        .min((1 << 20) / work.max(1) + 1)
-        .max(1)
-}
-
 /// Forward: `y = conv(x, weight) + bias`, with the kernels of `path`.
 /// `scratch` is resized to one padded image per task.
 pub(super) fn forward(
@@ -221,17 +213,7 @@ pub(super) fn backward(
             }
         }
     };
-    match dx {
-        Some(dx) => work
-            .par_chunks_exact_mut(task_len)
-            .zip(dx.par_chunks_mut(per * g.in_sample()))
-            .enumerate()
-            .for_each(|(t, (wk, dx_t))| run(t, wk, Some(dx_t))),
-        None => work
-            .par_chunks_exact_mut(task_len)
-            .enumerate()
-            .for_each(|(t, wk)| run(t, wk, None)),
-    }
+    for_each_task(work, task_len, dx, per * g.in_sample(), run);
     let part = |t: usize| {
         &work[t * task_len + pad_len + dpad_len + dy_len + dyg_len..][..dw_len + g.out_c]
     };

@@ -98,6 +98,43 @@ fn add_row(dst: &mut [f32], src: &[f32], b: f32) {
     }
 }
 
+/// Images per parallel task of the direct and shifted paths: the batch
+/// split between the threads, in tasks of about 2^20 multiply-adds or
+/// more, so that rayon can balance them.
+fn per_task(g: &Geom2d) -> usize {
+    let work = g.out_c * g.out_plane() * g.patch();
+    (g.batch.div_ceil(rayon::current_num_threads().max(1)))
+        .min((1 << 20) / work.max(1) + 1)
+        .max(1)
+}
+
+/// Calls `run(t, scratch, dx_t)` for every task `t` of a backward pass, in
+/// parallel: `scratch` is the task's `task_len` values of `work`, `dx_t`
+/// (when the input gradient is wanted) its images' `dx_len` values of
+/// `dx`.
+fn for_each_task<F>(
+    work: &mut [f32],
+    task_len: usize,
+    dx: Option<&mut [f32]>,
+    dx_len: usize,
+    run: F,
+) where
+    F: Fn(usize, &mut [f32], Option<&mut [f32]>) + Sync + Send,
+{
+    use rayon::prelude::*;
+    match dx {
+        Some(dx) => work
+            .par_chunks_exact_mut(task_len)
+            .zip(dx.par_chunks_mut(dx_len))
+            .enumerate()
+            .for_each(|(t, (wk, dx_t))| run(t, wk, Some(dx_t))),
+        None => work
+            .par_chunks_exact_mut(task_len)
+            .enumerate()
+            .for_each(|(t, wk)| run(t, wk, None)),
+    }
+}
+
 /// `L` values of `s` from `at`, unchecked: for kernels that check their
 /// reads' reach once, before their loops.
 ///

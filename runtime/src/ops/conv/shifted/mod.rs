@@ -92,14 +92,6 @@ fn lanes(path: CpuPath) -> usize {
 const TILE_ONE: usize = 12;
 const TILE_TWO: usize = 6;
 
-/// Images per parallel task, as in the direct path.
-fn per_task(g: &Geom2d) -> usize {
-    let work = g.out_c * g.out_plane() * g.patch();
-    (g.batch.div_ceil(rayon::current_num_threads().max(1)))
-        .min((1 << 20) / work.max(1) + 1)
-        .max(1)
-}
-
 /// `wt[tap][o] = weight[o][tap]` for the forward pass, zero in the padded
 /// channels.
 fn forward_weights(g: &Geom2d, pass: &Pass, weight: &[f32], wt: &mut [f32]) {
@@ -283,17 +275,7 @@ pub(super) fn backward(
             }
         }
     };
-    match dx {
-        Some(dx) => rest
-            .par_chunks_exact_mut(task_len)
-            .zip(dx.par_chunks_mut(per * g.in_sample()))
-            .enumerate()
-            .for_each(|(t, (wk, dx_t))| run(t, wk, Some(dx_t))),
-        None => rest
-            .par_chunks_exact_mut(task_len)
-            .enumerate()
-            .for_each(|(t, wk)| run(t, wk, None)),
-    }
+    for_each_task(rest, task_len, dx, per * g.in_sample(), run);
     // Sum the tasks' dW^T into dW, and their db.
     let part = |t: usize| &rest[t * task_len + task_len - dwt_len - g.out_c..][..dwt_len + g.out_c];
     dweight.fill(0.0);
