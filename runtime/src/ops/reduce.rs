@@ -36,34 +36,6 @@ pub(crate) fn sum(a: &[f32]) -> f32 {
     lanes(a, a, |x, _| x)
 }
 
-/// `sum of (a[i] - mean)^2`.
-#[inline(always)]
-pub(crate) fn sum_sq_dev(a: &[f32], mean: f32) -> f32 {
-    lanes(a, a, |x, _| (x - mean) * (x - mean))
-}
-
-/// `(sum of dy[i], sum of dy[i] * (x[i] - mean))`, in one pass.
-#[inline(always)]
-pub(crate) fn sum_and_dot_dev(dy: &[f32], x: &[f32], mean: f32) -> (f32, f32) {
-    let (mut s, mut d) = ([0.0f32; LANES], [0.0f32; LANES]);
-    let (dy_chunks, x_chunks) = (dy.chunks_exact(LANES), x.chunks_exact(LANES));
-    let (mut s_tail, mut d_tail) = (0.0f32, 0.0f32);
-    for (&a, &b) in dy_chunks.remainder().iter().zip(x_chunks.remainder()) {
-        s_tail += a;
-        d_tail += a * (b - mean);
-    }
-    for (a, b) in dy_chunks.zip(x_chunks) {
-        for l in 0..LANES {
-            s[l] += a[l];
-            d[l] += a[l] * (b[l] - mean);
-        }
-    }
-    (
-        s.iter().sum::<f32>() + s_tail,
-        d.iter().sum::<f32>() + d_tail,
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,9 +47,5 @@ mod tests {
         let plain = |f: &dyn Fn(usize) -> f32| (0..37).map(f).sum::<f32>();
         assert!((dot(&a, &b) - plain(&|i| a[i] * b[i])).abs() < 1e-3);
         assert!((sum(&a) - plain(&|i| a[i])).abs() < 1e-3);
-        assert!((sum_sq_dev(&a, 1.0) - plain(&|i| (a[i] - 1.0).powi(2))).abs() < 1e-2);
-        let (s, d) = sum_and_dot_dev(&b, &a, 1.0);
-        assert!((s - plain(&|i| b[i])).abs() < 1e-3);
-        assert!((d - plain(&|i| b[i] * (a[i] - 1.0))).abs() < 1e-3);
     }
 }

@@ -6,7 +6,6 @@
 //! Dense layer (PyTorch's `BatchNorm1d`) and `H * W` after a convolution
 //! (`BatchNorm2d`).
 
-use super::reduce;
 use crate::backend::Device;
 use crate::{Error, Result};
 use rayon::prelude::*;
@@ -120,11 +119,6 @@ pub enum Stats<'a, Buf> {
         /// Added to the variance before its square root.
         eps: f32,
     },
-}
-
-/// The values of channel `c`, sample by sample.
-fn channel<'a>(g: &'a NormGeom, data: &'a [f32], c: usize) -> impl Iterator<Item = &'a [f32]> + 'a {
-    (0..g.batch).map(move |n| &data[(n * g.channels + c) * g.spatial..][..g.spatial])
 }
 
 /// Apply `y = x * scale[c] + shift[c]` per channel, in parallel over
