@@ -410,17 +410,8 @@ impl ConvOp for Cpu {
                 }
             }
         };
-        match dx {
-            Some(dx) => work
-                .par_chunks_exact_mut(task_len)
-                .zip(dx.par_chunks_mut(runs.per * g.in_sample()))
-                .enumerate()
-                .for_each(|(t, (wk, dx_t))| run(t, wk, Some(dx_t))),
-            None => work
-                .par_chunks_exact_mut(task_len)
-                .enumerate()
-                .for_each(|(t, wk)| run(t, wk, None)),
-        }
+        let dx = dx.map(|d| &mut d[..]);
+        for_each_task(work, task_len, dx, runs.per * g.in_sample(), run);
         // Sum the runs' partial gradients.
         let part = |t: usize| &work[t * task_len + dy_len..][..oc * patch + oc];
         dweight.copy_from_slice(&part(0)[..oc * patch]);

@@ -108,10 +108,10 @@ fn per_task(g: &Geom2d) -> usize {
         .max(1)
 }
 
-/// Calls `run(t, scratch, dx_t)` for every task `t` of a backward pass, in
-/// parallel: `scratch` is the task's `task_len` values of `work`, `dx_t`
-/// (when the input gradient is wanted) its images' `dx_len` values of
-/// `dx`.
+/// Calls `run(t, scratch, dx_t)` for every task `t` of a backward pass (a
+/// run of images, on every path), in parallel: `scratch` is the task's
+/// `task_len` values of `work`, `dx_t` (when the input gradient is
+/// wanted) its images' `dx_len` values of `dx`.
 fn for_each_task<F>(
     work: &mut [f32],
     task_len: usize,
